@@ -1,0 +1,203 @@
+"""The bundle format: a recorded window of metrics and logs in a directory.
+
+    manifest.json      format version, cluster, brokers, window, step, profile, versions
+    metrics.parquet    long format: ts (UTC), signal, broker, labels (JSON), value, query
+    logs.parquet       ts (UTC), broker, labels (JSON stream labels), line
+    ground_truth.json  only for recorded fault scenarios
+
+Readers reject an unknown format version instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from app.model import Window, iso, utc
+
+FORMAT_VERSION = 1
+METRIC_COLUMNS = ["ts", "signal", "broker", "labels", "value", "query"]
+LOG_COLUMNS = ["ts", "broker", "labels", "line"]
+
+
+class BundleError(ValueError):
+    """A bundle directory is missing, incomplete or of a format this version cannot read."""
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    scenario: str
+    cause: str
+    broker: str | None
+    injected_at: datetime | None
+    recovered_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "cause": self.cause,
+            "broker": self.broker,
+            "injected_at": iso(self.injected_at) if self.injected_at else None,
+            "recovered_at": iso(self.recovered_at) if self.recovered_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroundTruth:
+        def when(key: str) -> datetime | None:
+            value = data.get(key)
+            return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+
+        broker = data.get("broker")
+        return cls(
+            scenario=data["scenario"],
+            cause=data["cause"],
+            broker=None if broker is None else str(broker),
+            injected_at=when("injected_at"),
+            recovered_at=when("recovered_at"),
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    cluster: str
+    brokers: list[str]
+    window: Window
+    step_seconds: float
+    profile: str
+    created_at: datetime
+    versions: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "created_at": iso(self.created_at),
+            "cluster": self.cluster,
+            "brokers": list(self.brokers),
+            "window": {"from": iso(self.window.start), "to": iso(self.window.end)},
+            "step_seconds": self.step_seconds,
+            "profile": self.profile,
+            "versions": dict(self.versions),
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise BundleError(
+                f"bundle format version {version!r} is not supported (this build reads "
+                f"version {FORMAT_VERSION}); re-record the bundle or upgrade the app"
+            )
+
+        def ts(value: str) -> datetime:
+            return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+        return cls(
+            cluster=data["cluster"],
+            brokers=[str(b) for b in data["brokers"]],
+            window=Window(ts(data["window"]["from"]), ts(data["window"]["to"])),
+            step_seconds=float(data["step_seconds"]),
+            profile=data["profile"],
+            created_at=ts(data["created_at"]),
+            versions=dict(data.get("versions", {})),
+            notes=data.get("notes", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    manifest: Manifest
+    metrics: pd.DataFrame
+    logs: pd.DataFrame
+    ground_truth: GroundTruth | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def empty_metrics() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "signal": pd.Series([], dtype="string"),
+            "broker": pd.Series([], dtype="string"),
+            "labels": pd.Series([], dtype="string"),
+            "value": pd.Series([], dtype="float64"),
+            "query": pd.Series([], dtype="string"),
+        }
+    )
+
+
+def empty_logs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "broker": pd.Series([], dtype="string"),
+            "labels": pd.Series([], dtype="string"),
+            "line": pd.Series([], dtype="string"),
+        }
+    )
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"bundle {str(path)!r} is not a directory; pass a bundle folder such as samples/broker_down")
+    manifest_file = path / "manifest.json"
+    if not manifest_file.is_file():
+        raise BundleError(f"{str(path)!r} has no manifest.json; it is not a bundle")
+    try:
+        data = json.loads(manifest_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{manifest_file}: manifest is not valid JSON ({exc})") from None
+    return Manifest.from_dict(data)
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    path = Path(path)
+    manifest = read_manifest(path)
+    metrics = _read_parquet(path / "metrics.parquet", METRIC_COLUMNS, empty_metrics)
+    logs = _read_parquet(path / "logs.parquet", LOG_COLUMNS, empty_logs)
+    truth_file = path / "ground_truth.json"
+    truth = GroundTruth.from_dict(json.loads(truth_file.read_text())) if truth_file.is_file() else None
+    return Bundle(path=path, manifest=manifest, metrics=metrics, logs=logs, ground_truth=truth)
+
+
+def _read_parquet(file: Path, columns: list[str], empty) -> pd.DataFrame:
+    if not file.is_file():
+        return empty()
+    frame = pd.read_parquet(file)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise BundleError(f"{file}: missing columns {missing}")
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame[columns]
+
+
+def write_bundle(
+    path: str | Path,
+    manifest: Manifest,
+    metrics: pd.DataFrame,
+    logs: pd.DataFrame,
+    ground_truth: GroundTruth | None = None,
+) -> Path:
+    """Write a bundle directory; frames are sorted so re-recording gives stable files."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    metrics = metrics[METRIC_COLUMNS].sort_values(["signal", "broker", "labels", "ts"], kind="stable")
+    logs = logs[LOG_COLUMNS].sort_values(["ts", "broker"], kind="stable")
+    metrics.to_parquet(path / "metrics.parquet", index=False, compression="zstd")
+    logs.to_parquet(path / "logs.parquet", index=False, compression="zstd")
+    (path / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
+    if ground_truth is not None:
+        (path / "ground_truth.json").write_text(json.dumps(ground_truth.to_dict(), indent=2) + "\n")
+    return path
