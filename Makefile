@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 venv: $(STAMP)
 
 run: venv
-	$(BIN)/python -m streamlit run app/ui/Home.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m streamlit run app/ui/Home.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 # Everything the tests need (real stack binaries, Prometheus, Chromium), then the whole suite.
 test: venv test-deps
