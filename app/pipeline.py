@@ -19,6 +19,7 @@ from app.bundle import empty_logs, empty_metrics
 from app.correlate import correlate
 from app.detect import detect_metrics
 from app.model import Finding, Incident, LogEvent, SourceReport, Window
+from app.signals import load_library
 from app.sources.base import LogsResult, MetricsResult, Source, SourceError
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
 
     metrics = _timed(timings, "load_metrics", lambda: _safe_metrics(source, window))
     logs = _timed(timings, "load_logs", lambda: _safe_logs(source, window))
-    findings = _timed(timings, "detect", lambda: detect_metrics(metrics.frame))
+    findings = _timed(timings, "detect", lambda: detect_metrics(metrics.frame, kinds=load_library().kinds()))
     events = _timed(timings, "classify", lambda: classify_frame(logs.frame))
     queries = _queries(metrics.frame)
     incident = _timed(
