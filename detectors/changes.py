@@ -1,0 +1,180 @@
+"""Change points: where a signal entered a new regime, how much it moved, how sure we are.
+
+Method (one fixed configuration, measured on TCPD and on the recorded scenarios, see
+bench/tcpd.py and bench/scenarios.py):
+
+* the signal is cleaned (prepare.py), counters become rates, lag becomes its slope
+  (a stalled consumer shows as lag starting to *grow*), event counts are variance
+  stabilised (Anscombe), and a strong daily/weekly pattern is removed (seasonal.py);
+* long series are averaged in blocks down to at most `max_points`, so the search stays
+  near-linear in the series length; each break is then refined at full resolution;
+* ruptures' KernelCPD with a linear kernel (the L2 mean-shift cost, with its C-coded
+  PELT search) finds the optimal segmentation for the penalty
+  `penalty * sigma^2 * log(n)`, sigma a noise scale robust to level shifts and to
+  autocorrelation (prepare.change_scale);
+* a break's score is 1 - penalty / gain (gain: the cost saved by that one break),
+  damped when the change is small relative to the signal's level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import ruptures as rpt
+
+from detectors.prepare import block_means, change_scale, prepare
+from detectors.records import ChangePoint, DetectorInputError
+from detectors.seasonal import deseasonalise
+
+PENALTY = 3.0
+MIN_SIZE = 3
+MAX_POINTS = 1000
+MIN_RELATIVE = 0.1
+
+
+def change_points(
+    series: pd.Series,
+    *,
+    kind: str = "gauge",
+    penalty: float = PENALTY,
+    min_size: int = MIN_SIZE,
+    max_points: int = MAX_POINTS,
+    period: float | None = None,
+    seasonal: bool = True,
+    min_relative: float = MIN_RELATIVE,
+) -> list[ChangePoint]:
+    """Change points of `series`, earliest first.
+
+    kind: "gauge" | "level" | "rate" (the value itself), "counter" (a monotone counter;
+        its per-second increase is analysed, resets handled), "lag" (consumer lag; its
+        slope is analysed), "count" (event counts per interval).
+    penalty: multiplier of sigma^2 * log(n); larger means fewer, surer change points.
+    min_size: fewest points in a regime.
+    max_points: longer series are block-averaged to this many points for the search.
+    period: seasonal period in seconds (default: daily, plus weekly over two weeks);
+        only used with a DatetimeIndex spanning two periods; `seasonal=False` disables it.
+    min_relative: changes smaller than this fraction of the level get a damped score.
+
+    NaN, inf, gaps, duplicate or unsorted labels, constant and very short series are
+    accepted and give [] when nothing can be said. A non-Series input or non-numeric
+    values raise DetectorInputError (a ValueError) saying what to pass instead.
+    """
+    _check_keywords(penalty, min_size, max_points)
+    prepared = prepare(series, kind="counter" if kind == "counter" else "gauge")
+    values, labels, seconds = prepared.values, prepared.labels, prepared.seconds
+    measure = prepared.measure
+    if kind == "lag":
+        values, labels, seconds = _slope(values, labels, seconds)
+        measure = "slope"
+    if len(values) < 2 * min_size or len(values) < 4:
+        return []
+    signal = values
+    if seasonal and seconds is not None:
+        signal = deseasonalise(signal, seconds, period)
+    if kind == "count":
+        signal = 2.0 * np.sqrt(np.clip(signal, 0, None) + 0.375)
+
+    breaks, gains, pen = _search(signal, penalty, min_size, max_points)
+    out = []
+    edges = [0, *breaks, len(values)]
+    for i, at in enumerate(breaks):
+        before = float(np.mean(values[edges[i] : at]))
+        after = float(np.mean(values[at : edges[i + 2]]))
+        jump = after - before
+        if jump == 0:
+            continue
+        confidence = max(0.0, 1.0 - pen / gains[i]) if gains[i] > 0 else 0.0
+        level = max(abs(before), abs(after))
+        relative = abs(jump) / level if level > 0 else 1.0
+        if min_relative > 0 and relative < min_relative:
+            confidence *= relative / min_relative
+        out.append(
+            ChangePoint(
+                at=labels[at],
+                before=before,
+                after=after,
+                direction="up" if jump > 0 else "down",
+                magnitude=abs(jump),
+                score=round(float(confidence), 4),
+                position=int(at),
+                measure=measure,
+            )
+        )
+    return out
+
+
+def _check_keywords(penalty: float, min_size: int, max_points: int) -> None:
+    if not (isinstance(penalty, int | float) and math.isfinite(penalty) and penalty > 0):
+        raise DetectorInputError(f"penalty must be a positive number, got {penalty!r}")
+    if not (isinstance(min_size, int) and min_size >= 1):
+        raise DetectorInputError(f"min_size must be an integer >= 1, got {min_size!r}")
+    if not (isinstance(max_points, int) and max_points >= 50):
+        raise DetectorInputError(f"max_points must be an integer >= 50, got {max_points!r}")
+
+
+def _slope(values: np.ndarray, labels: pd.Index, seconds: np.ndarray | None):
+    if len(values) < 2:
+        return values[:0], labels[:0], None if seconds is None else seconds[:0]
+    step = np.diff(values)
+    if seconds is not None:
+        dt = np.diff(seconds)
+        step = np.where(dt > 0, step / np.where(dt > 0, dt, 1.0), 0.0)
+    return step, labels[1:], None if seconds is None else seconds[1:]
+
+
+def _search(signal: np.ndarray, penalty: float, min_size: int, max_points: int):
+    """Breaks (start positions of new regimes, full resolution), their gains, the penalty."""
+    n = len(signal)
+    block = max(1, math.ceil(n / max_points))
+    coarse = block_means(signal, block)
+    sigma = change_scale(coarse)
+    if not sigma > 0:
+        return [], [], 0.0
+    size = max(2, math.ceil(min_size / block)) if block > 1 else min_size
+    if len(coarse) < 2 * size:
+        return [], [], 0.0
+    # Standardise so the penalty is in units of noise variance and float error cannot bite.
+    scaled = (coarse - np.median(coarse)) / sigma
+    pen = penalty * math.log(len(coarse))
+    ends = rpt.KernelCPD(kernel="linear", min_size=size, jump=1).fit(scaled).predict(pen=pen)
+    coarse_breaks = [int(e) for e in ends[:-1]]
+    gains = _gains(scaled, coarse_breaks)
+    if block == 1:
+        return coarse_breaks, gains, pen
+    return _refine(signal, [b * block for b in coarse_breaks], block, min_size), gains, pen
+
+
+def _gains(x: np.ndarray, breaks: list[int]) -> list[float]:
+    """Cost saved by each break given its neighbours (L2 cost)."""
+    edges = [0, *breaks, len(x)]
+    out = []
+    for i in range(1, len(edges) - 1):
+        left, right = x[edges[i - 1] : edges[i]], x[edges[i] : edges[i + 1]]
+        n1, n2 = len(left), len(right)
+        out.append(n1 * n2 / (n1 + n2) * float(left.mean() - right.mean()) ** 2)
+    return out
+
+
+def _refine(signal: np.ndarray, breaks: list[int], block: int, min_size: int) -> list[int]:
+    """Move each block-level break to the best full-resolution split near it."""
+    refined = list(breaks)
+    for i, guess in enumerate(refined):
+        lo_edge = refined[i - 1] if i else 0
+        hi_edge = refined[i + 1] if i + 1 < len(refined) else len(signal)
+        lo = max(lo_edge + min_size, guess - block)
+        hi = min(hi_edge - min_size, guess + block)
+        if hi <= lo:
+            continue
+        segment = signal[lo_edge:hi_edge]
+        total = np.cumsum(segment)
+        n = len(segment)
+        candidates = np.arange(lo - lo_edge, hi - lo_edge + 1)
+        left_sum = total[candidates - 1]
+        right_sum = total[-1] - left_sum
+        n1 = candidates.astype(float)
+        n2 = n - n1
+        gain = (left_sum**2 / n1 + right_sum**2 / n2)
+        refined[i] = int(lo_edge + candidates[int(np.argmax(gain))])
+    return refined
