@@ -247,7 +247,9 @@ class GcPressure(Fault):
     def inject(self, ctx):
         pid = _pid_of(ctx, ctx.broker)
         interval_ms = int(ctx.params.get("interval_ms", 100))
-        log_file = open(load.load_dir(ctx.ops.run_dir) / "gc-pressure.log", "ab")
+        log_path = load.load_dir(ctx.ops.run_dir) / "gc-pressure.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        log_file = open(log_path, "ab")
         proc = subprocess.Popen(
             ["java", "-Xmx32m", "-XX:TieredStopAtLevel=1", "--add-exports",
              "jdk.attach/sun.tools.attach=ALL-UNNAMED", str(GC_TOOL), str(pid), str(interval_ms), "3600"],
@@ -255,10 +257,19 @@ class GcPressure(Fault):
         log_file.close()
         ctx.state["proc"] = proc
         # the single-file launch compiles first; the fault starts with the first collection
-        time.sleep(float(ctx.params.get("warmup_s", 3.0)))
-        if proc.poll() is not None:
-            raise FaultError(f"GC pressure tool exited early (code {proc.returncode}); "
-                             f"see {load.load_dir(ctx.ops.run_dir) / 'gc-pressure.log'}")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(log_path, "rb") as fh:
+                fh.seek(offset)
+                if b"first GC.run done" in fh.read():
+                    ctx.state["injected_at"] = now()
+                    break
+            if proc.poll() is not None:
+                raise FaultError(f"GC pressure tool exited early (code {proc.returncode}); see {log_path}")
+            time.sleep(0.1)
+        else:
+            self.recover(ctx)
+            raise FaultError(f"GC pressure tool did not attach to pid {pid} within 60s; see {log_path}")
         return ctx.broker
 
     def recover(self, ctx):

@@ -20,6 +20,9 @@ public class GcPressure {
                     in.readAllBytes();
                 }
                 runs++;
+                if (runs == 1) {
+                    System.out.println("first GC.run done");
+                }
                 if (runs % 50 == 0) {
                     System.out.println("GC.run x" + runs);
                 }
