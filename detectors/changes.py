@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import ruptures as rpt
 
-from detectors.prepare import block_means, change_scale, prepare
+from detectors.prepare import KINDS, block_means, change_scale, prepare
 from detectors.records import ChangePoint, DetectorInputError
 from detectors.seasonal import deseasonalise
 
@@ -47,9 +47,10 @@ def change_points(
 ) -> list[ChangePoint]:
     """Change points of `series`, earliest first.
 
-    kind: "gauge" | "level" | "rate" (the value itself), "counter" (a monotone counter;
-        its per-second increase is analysed, resets handled), "lag" (consumer lag; its
-        slope is analysed), "count" (event counts per interval).
+    kind: "gauge" | "level" | "rate" (the value itself), "latency" (its logarithm),
+        "counter" (a monotone counter; its per-second increase is analysed, resets
+        handled), "lag" (consumer lag; its slope is analysed), "count" (event counts per
+        interval), "state" (a discrete value: every change of value, score 1).
     penalty: multiplier of sigma^2 * log(n); larger means fewer, surer change points.
     min_size: fewest points in a regime.
     max_points: longer series are block-averaged to this many points for the search.
@@ -61,8 +62,10 @@ def change_points(
     accepted and give [] when nothing can be said. A non-Series input or non-numeric
     values raise DetectorInputError (a ValueError) saying what to pass instead.
     """
-    _check_keywords(penalty, min_size, max_points)
+    _check_keywords(kind, penalty, min_size, max_points)
     prepared = prepare(series, kind="counter" if kind == "counter" else "gauge")
+    if kind == "state":
+        return _state_changes(prepared.values, prepared.labels)
     values, labels, seconds = prepared.values, prepared.labels, prepared.seconds
     measure = prepared.measure
     if kind == "lag":
@@ -75,6 +78,10 @@ def change_points(
         signal = deseasonalise(signal, seconds, period)
     if kind == "count":
         signal = 2.0 * np.sqrt(np.clip(signal, 0, None) + 0.375)
+    elif kind == "latency":
+        # Latencies move by factors; the log keeps one slow request from dwarfing a doubling.
+        floor = max(float(np.median(np.abs(signal))) * 1e-3, 1e-9)
+        signal = np.log(np.clip(signal, 0, None) + floor)
 
     breaks, gains, pen = _search(signal, penalty, min_size, max_points)
     out = []
@@ -105,13 +112,35 @@ def change_points(
     return out
 
 
-def _check_keywords(penalty: float, min_size: int, max_points: int) -> None:
+def _check_keywords(kind: str, penalty: float, min_size: int, max_points: int) -> None:
+    if kind not in KINDS:
+        raise DetectorInputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     if not (isinstance(penalty, int | float) and math.isfinite(penalty) and penalty > 0):
         raise DetectorInputError(f"penalty must be a positive number, got {penalty!r}")
     if not (isinstance(min_size, int) and min_size >= 1):
         raise DetectorInputError(f"min_size must be an integer >= 1, got {min_size!r}")
     if not (isinstance(max_points, int) and max_points >= 50):
         raise DetectorInputError(f"max_points must be an integer >= 50, got {max_points!r}")
+
+
+def _state_changes(values: np.ndarray, labels: pd.Index) -> list[ChangePoint]:
+    """Every change of a discrete value is certain: no noise model, score 1."""
+    if len(values) < 2:
+        return []
+    changed = np.flatnonzero(np.diff(values) != 0) + 1
+    return [
+        ChangePoint(
+            at=labels[i],
+            before=float(values[i - 1]),
+            after=float(values[i]),
+            direction="up" if values[i] > values[i - 1] else "down",
+            magnitude=abs(float(values[i] - values[i - 1])),
+            score=1.0,
+            position=int(i),
+            measure="state",
+        )
+        for i in changed
+    ]
 
 
 def _slope(values: np.ndarray, labels: pd.Index, seconds: np.ndarray | None):

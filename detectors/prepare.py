@@ -12,7 +12,10 @@ import pandas as pd
 
 from detectors.records import DetectorInputError
 
-KINDS = ("gauge", "level", "rate", "counter", "lag", "count")
+# gauge/level/rate: the value itself; latency: its logarithm (latencies move by factors);
+# counter: its per-second increase; lag: its slope; count: event counts (variance-stabilised);
+# state: a discrete value (up, leader id, epoch) where every change of value is a change.
+KINDS = ("gauge", "level", "rate", "latency", "counter", "lag", "count", "state")
 
 
 @dataclass(frozen=True)

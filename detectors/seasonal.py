@@ -13,7 +13,7 @@ from statsmodels.tsa.seasonal import MSTL, STL
 
 DAY = 86_400.0
 WEEK = 7 * DAY
-GRID_PER_PERIOD = 96  # 15-minute grid for a daily period: enough shape, cheap STL
+GRID_PER_PERIOD = 24  # hourly grid for a daily period: enough shape, and STL stays a few ms
 MIN_STRENGTH = 0.4
 
 
@@ -41,11 +41,15 @@ def deseasonalise(values: np.ndarray, seconds: np.ndarray, period: float | None 
     filled = counts > 0
     coarse = np.interp(grid, grid[filled], sums[filled] / counts[filled])
     lengths = [int(round(p / step)) for p in periods]
+    # The *_jump settings evaluate the LOESS smoothers every few points and interpolate:
+    # 5-20x faster with no visible change on an hourly grid.
+    jumps = {"seasonal_jump": 2, "trend_jump": max(1, lengths[0] // 4), "low_pass_jump": max(1, lengths[0] // 4)}
     if len(lengths) == 1:
-        fit = STL(coarse, period=lengths[0], robust=True).fit()
+        fit = STL(coarse, period=lengths[0], robust=True, **jumps).fit()
         seasonal = np.asarray(fit.seasonal)
     else:
-        fit = MSTL(coarse, periods=lengths, stl_kwargs={"robust": True}).fit()
+        # Robust MSTL costs >100 ms on four weeks; the non-robust fit with two passes is ~20 ms.
+        fit = MSTL(coarse, periods=lengths, iterate=2, stl_kwargs={"robust": False, **jumps}).fit()
         seasonal = np.asarray(fit.seasonal).reshape(len(coarse), -1).sum(axis=1)
     resid = np.asarray(fit.resid)
     denominator = np.var(seasonal + resid)
