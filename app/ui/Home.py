@@ -1,4 +1,8 @@
-"""Kafka Incident Lens: pick a recorded incident (or live servers), a broker and a window."""
+"""Kafka Incident Lens: pick a recorded incident or live servers, a broker and a window.
+
+URL parameters `bundle`, `cluster`, `broker`, `from`, `to` select the view (Grafana sends epoch
+ms; ISO and `now-6h` work too) and the page writes them back so a view can be shared.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +10,102 @@ import streamlit as st
 
 from app.model import iso
 from app.samples import sample_bundles
-from app.timeparse import TimeParseError, parse_window
-from app.ui.state import cached_diagnosis
+from app.service import BadRequest
+from app.sources.base import SourceError
+from app.ui import panels
+from app.ui.state import LiveSettings, bundle_brokers, bundle_diagnosis, live_brokers, live_diagnosis
 
 st.set_page_config(page_title="Kafka Incident Lens", layout="wide")
 st.title("Kafka Incident Lens")
 
 params = st.query_params
+env_live = LiveSettings.from_environment()
 bundles = sample_bundles()
-if not bundles:
-    st.error("No sample bundles found under samples/. Record one with `python -m stack scenario ...`.")
-    st.stop()
 
-names = list(bundles)
-wanted = params.get("bundle")
-chosen = st.sidebar.selectbox("Recorded incident", names, index=names.index(wanted) if wanted in names else 0)
-diagnosis_all = cached_diagnosis(str(bundles[chosen]), None, None, "all")
-manifest_brokers = diagnosis_all.incident.brokers
-broker_options = ["all", *manifest_brokers]
+modes = ["Recorded incidents", "Live servers"]
+default_mode = 1 if (env_live or "prometheus" in params) and "bundle" not in params else 0
+mode = st.sidebar.radio("Data", modes, index=default_mode, horizontal=True)
+
+settings: LiveSettings | None = None
+chosen: str | None = None
+if mode == modes[0]:
+    if not bundles:
+        st.error(
+            "No sample bundles under samples/. Record one with `python -m stack record quiet --out samples/quiet`."
+        )
+        st.stop()
+    names = list(bundles)
+    wanted = params.get("bundle")
+    chosen = st.sidebar.selectbox(
+        "Recorded incident", names, index=names.index(wanted) if wanted in names else 0
+    )
+    brokers, cluster = bundle_brokers(str(bundles[chosen]))
+else:
+    settings = panels.live_settings_form(env_live, params)
+    if settings is None:
+        st.info("Enter a Prometheus URL in the sidebar (or set PROMETHEUS_URL) to diagnose live servers.")
+        st.stop()
+    cluster = settings.cluster or "detected"
+    try:
+        brokers = live_brokers(settings)
+    except SourceError as exc:
+        st.error(f"Cannot list brokers: {exc}")
+        st.stop()
+
+broker_options = ["all", *brokers]
 wanted_broker = params.get("broker", "all")
 broker = st.sidebar.selectbox(
-    "Broker", broker_options, index=broker_options.index(wanted_broker) if wanted_broker in broker_options else 0
+    "Broker",
+    broker_options,
+    index=broker_options.index(wanted_broker) if wanted_broker in broker_options else 0,
 )
-start = st.sidebar.text_input("From", params.get("from", ""), help="ISO-8601, epoch ms (Grafana) or now-6h")
-end = st.sidebar.text_input("To", params.get("to", ""))
+# Widget state is seeded from the URL once; later the "narrow window" action writes it.
+st.session_state.setdefault("from_input", params.get("from", ""))
+st.session_state.setdefault("to_input", params.get("to", ""))
+start = st.sidebar.text_input("From", key="from_input", help="ISO-8601, epoch ms (Grafana), or now-6h")
+end = st.sidebar.text_input("To", key="to_input", help="ISO-8601, epoch ms, or now")
 
 try:
-    window = parse_window(start or None, end or None, default=diagnosis_all.incident.window)
-except (TimeParseError, ValueError) as exc:
+    if chosen is not None:
+        diagnosis = bundle_diagnosis(str(bundles[chosen]), start or None, end or None, broker)
+    else:
+        diagnosis = live_diagnosis(settings, start or None, end or None, broker)
+except BadRequest as exc:
     st.error(f"Window not understood: {exc}")
     st.stop()
+except SourceError as exc:
+    st.error(f"Could not read the data: {exc}")
+    st.stop()
 
-st.query_params.update({"bundle": chosen, "broker": broker, "from": iso(window.start), "to": iso(window.end)})
-diagnosis = cached_diagnosis(str(bundles[chosen]), iso(window.start), iso(window.end), broker)
 incident = diagnosis.incident
-
-st.caption(f"Cluster **{incident.cluster}** · window {iso(incident.window.start)} → {iso(incident.window.end)} (UTC)")
-if incident.status == "quiet":
-    st.success(f"Quiet: {incident.summary}")
+shared = {"broker": broker, "from": iso(incident.window.start), "to": iso(incident.window.end)}
+if chosen is not None:
+    shared["bundle"] = chosen
 else:
-    st.error(f"Incident: {incident.summary}")
-    if incident.started_at:
-        st.write(f"Started at **{iso(incident.started_at)}**")
-    for hypothesis in incident.hypotheses:
-        st.write(
-            f"**{hypothesis.cause}** · confidence {hypothesis.confidence:.0%} · "
-            f"brokers {', '.join(hypothesis.brokers) or '-'} · evidence {', '.join(hypothesis.evidence)}"
-        )
-for line in incident.missing:
-    st.warning(f"Missing: {line}")
-with st.expander("Evidence"):
-    st.dataframe([{"id": e.id, "kind": e.kind, "signal": e.signal, "broker": e.broker, "at": iso(e.at),
-                   "value": e.value, "query": e.query} for e in incident.evidence])
+    shared["cluster"] = incident.cluster
+if any(params.get(k) != v for k, v in shared.items()):
+    st.query_params.update(shared)
+
+st.caption(
+    f"Cluster **{incident.cluster}** · broker **{broker}** · "
+    f"{iso(incident.window.start)} → {iso(incident.window.end)} (UTC) · "
+    f"diagnosed in {sum(diagnosis.timings.values()):.2f} s"
+)
+panels.source_messages(incident)
+panels.summary(incident)
+
+names = ["Signals", "Log timeline", "Note", "Rules", "Evidence"] + (["Now"] if settings else [])
+tabs = dict(zip(names, st.tabs(names), strict=True))
+with tabs["Signals"]:
+    panels.signals(diagnosis, broker, str(bundles[chosen]) if chosen else None)
+with tabs["Log timeline"]:
+    panels.timeline(diagnosis, broker)
+with tabs["Note"]:
+    panels.note(incident)
+with tabs["Rules"]:
+    panels.rules(diagnosis)
+with tabs["Evidence"]:
+    panels.evidence(incident)
+if settings:
+    with tabs["Now"]:
+        panels.now(settings)

@@ -1,0 +1,181 @@
+"""The Streamlit app in a real headless Chromium (Debian's), driven by Playwright.
+
+The server is started by the fixture on a free port over a samples folder holding the
+shipped sample bundles plus one bundle whose log lines carry HTML, to prove data text is
+never rendered as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from app.bundle import read_bundle, write_bundle
+from tests.synthetic_bundle import make_bundle
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+HOSTILE = '<img src="x" id="pwned" onerror="document.title=1"> <script>document.title="pwned"</script>'
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def samples_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("samples")
+    for bundle in sorted((ROOT / "samples").iterdir()):
+        if (bundle / "manifest.json").is_file():
+            shutil.copytree(bundle, root / bundle.name)
+    hostile = make_bundle(root / "zz_hostile")
+    data = read_bundle(hostile)
+    logs = data.logs.copy()
+    first = logs["ts"].min()
+    logs.loc[len(logs)] = [
+        first,
+        "1",
+        json.dumps({"broker": "1"}),
+        f"[{first:%Y-%m-%d %H:%M:%S},000] ERROR {HOSTILE} (kafka.x)",
+    ]
+    logs["ts"] = pd.to_datetime(logs["ts"], utc=True)
+    write_bundle(hostile, data.manifest, data.metrics, logs, data.ground_truth)
+    return root
+
+
+@pytest.fixture(scope="module")
+def app_url(samples_dir, tmp_path_factory) -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `python -m stack install` (it installs Debian's chromium)")
+    port = _free_port()
+    env = {**os.environ, "KIL_SAMPLES_DIR": str(samples_dir), "PYTHONPATH": str(ROOT)}
+    env.pop("PROMETHEUS_URL", None)
+    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app/ui/Home.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(f"streamlit did not become healthy in 60 s; see {log.name}")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.wait_for_selector("text=Kafka Incident Lens")
+    return page
+
+
+def _first_incident_bundle(samples_dir: Path) -> str:
+    for bundle in sorted(samples_dir.iterdir()):
+        truth = bundle / "ground_truth.json"
+        if truth.is_file() and json.loads(truth.read_text())["cause"] not in ("none", "quiet"):
+            return bundle.name
+    pytest.fail("no incident bundle with ground truth under samples/")
+
+
+def test_incident_view_from_a_grafana_link(browser, app_url, samples_dir):
+    bundle = _first_incident_bundle(samples_dir)
+    start = read_bundle(samples_dir / bundle).manifest.window.start
+    start_ms = int(start.timestamp() * 1000)
+    page = _open(browser, f"{app_url}/?bundle={bundle}&broker=all&from={start_ms}")
+    page.wait_for_selector("text=Incident:")
+    assert page.locator(".js-plotly-plot").count() >= 1, "the signal panels were not drawn"
+    # The page writes the resolved window back so the view can be shared.
+    page.wait_for_function("() => window.location.search.includes('to=')")
+    assert "from=" in page.url and f"bundle={bundle}" in page.url
+
+    page.get_by_role("tab", name="Note").click()
+    page.wait_for_selector("text=Download note (.md)")
+    page.get_by_role("tab", name="Log timeline").click()
+    page.wait_for_timeout(500)
+    assert page.locator(".js-plotly-plot").count() >= 2, "the log timeline was not drawn"
+    page.screenshot(path=str(ROOT / "test-artifacts" / "app-incident.png"), full_page=True)
+    page.close()
+
+
+def test_broker_choice_and_bad_window_in_the_url(browser, app_url, samples_dir):
+    bundle = _first_incident_bundle(samples_dir)
+    page = _open(browser, f"{app_url}/?bundle={bundle}&broker=2&from=yesterday-ish")
+    page.wait_for_selector("text=Window not understood")
+    assert page.locator("text=Traceback").count() == 0
+    page.close()
+
+
+def test_log_lines_are_never_rendered_as_html(browser, app_url):
+    page = _open(browser, f"{app_url}/?bundle=zz_hostile&broker=1")
+    page.wait_for_selector("text=Incident:")
+    for tab in ("Log timeline", "Evidence", "Note"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+    assert page.locator("#pwned").count() == 0
+    assert page.title() != "pwned" and page.title() != "1"
+    page.close()
