@@ -215,3 +215,18 @@ def _explain(exc: ValidationError, signals: list[dict]) -> str:
             )
         lines.append(f"  {where}: {error['msg']}")
     return "\n".join(lines)
+
+
+def render(
+    signal_id: str,
+    profile: str = "jmx_kafka",
+    broker: str | None = None,
+    cluster: str | None = None,
+    labels: LabelConfig | None = None,
+    range_seconds: float = 60.0,
+) -> str:
+    """Convenience: the PromQL of one library signal for one broker (None: all brokers)."""
+    lib = load_library()
+    return lib.signal(signal_id).render(
+        lib.profile(profile), labels, cluster, None if broker in (None, "all") else [broker], range_seconds
+    )

@@ -1,0 +1,206 @@
+"""The Kafka admin view of "now": brokers, controller, partitions with leader/ISR, group lag.
+
+kafka-python's admin client talks to the brokers directly. Every call is bounded by the
+client's request timeout and the bootstrap timeout, and failures become `SourceUnavailable`
+naming the bootstrap servers. The parse step (`partitions_from_metadata`, `group_lag`) is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.sources.base import SourceUnavailable
+
+SOURCE = "kafka"
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    id: str
+    host: str
+    port: int
+    rack: str | None = None
+    fenced: bool = False
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    topic: str
+    partition: int
+    leader: int  # -1: no leader (offline)
+    replicas: list[int]
+    isr: list[int]
+    internal: bool = False
+
+    @property
+    def under_replicated(self) -> bool:
+        return len(self.isr) < len(self.replicas)
+
+    @property
+    def offline(self) -> bool:
+        return self.leader < 0
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+
+@dataclass(frozen=True)
+class AdminView:
+    cluster_id: str | None
+    controller: str | None
+    brokers: list[BrokerInfo]
+    partitions: list[PartitionInfo]
+    lags: list[GroupLag] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def under_replicated(self) -> list[PartitionInfo]:
+        return [p for p in self.partitions if p.under_replicated]
+
+    def offline(self) -> list[PartitionInfo]:
+        return [p for p in self.partitions if p.offline]
+
+    def lag_by_group(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.lags:
+            out[row.group] = out.get(row.group, 0) + row.lag
+        return out
+
+    def lagging_groups(self, threshold: int = 0) -> dict[str, int]:
+        return {g: lag for g, lag in sorted(self.lag_by_group().items()) if lag > threshold}
+
+
+def brokers_from_cluster(described: Mapping[str, Any]) -> tuple[list[BrokerInfo], str | None, str | None]:
+    brokers = []
+    for item in described.get("brokers", []):
+        node = item.get("broker_id", item.get("node_id"))
+        brokers.append(BrokerInfo(str(node), str(item.get("host", "")), int(item.get("port", 0)),
+                                  item.get("rack"), bool(item.get("is_fenced", False))))
+    controller = described.get("controller_id")
+    controller = None if controller in (None, -1) else str(controller)
+    brokers.sort(key=lambda b: (len(b.id), b.id))
+    return brokers, controller, described.get("cluster_id")
+
+
+def partitions_from_metadata(topics: Iterable[Mapping[str, Any]]) -> tuple[list[PartitionInfo], list[str]]:
+    out, problems = [], []
+    for topic in topics:
+        name = str(topic.get("name") or topic.get("topic"))
+        if topic.get("error_code"):
+            problems.append(f"topic {name}: error code {topic['error_code']}")
+        for part in topic.get("partitions", []):
+            out.append(PartitionInfo(
+                topic=name,
+                partition=int(part.get("partition_index", part.get("partition", -1))),
+                leader=int(part.get("leader_id", part.get("leader", -1))),
+                replicas=[int(r) for r in part.get("replica_nodes", part.get("replicas", []))],
+                isr=[int(r) for r in part.get("isr_nodes", part.get("isr", []))],
+                internal=bool(topic.get("is_internal", False)),
+            ))
+    out.sort(key=lambda p: (p.topic, p.partition))
+    return out, problems
+
+
+def group_lag(group: str, committed: Mapping[Any, Any], ends: Mapping[Any, Any]) -> list[GroupLag]:
+    """Lag per partition from committed offsets and end offsets (both keyed by TopicPartition)."""
+    rows = []
+    for tp, meta in committed.items():
+        offset = getattr(meta, "offset", meta)
+        end = ends.get(tp)
+        end = getattr(end, "offset", end)
+        if offset is None or offset < 0 or end is None:
+            continue  # nothing committed yet: no lag to report
+        rows.append(GroupLag(group, tp.topic, int(tp.partition), int(offset), int(end)))
+    return sorted(rows, key=lambda r: (r.topic, r.partition))
+
+
+class KafkaAdmin:
+    def __init__(self, bootstrap_servers: str, timeout: float = 10.0, client_factory=None):
+        if not bootstrap_servers:
+            raise ValueError("no Kafka bootstrap servers given; pass host:port[,host:port] or set KAFKA_BOOTSTRAP_SERVERS")
+        self.bootstrap = bootstrap_servers
+        self.timeout = timeout
+        self._factory = client_factory
+        self._client = None
+
+    def _admin(self):
+        if self._client is None:
+            ms = int(self.timeout * 1000)
+            try:
+                if self._factory:
+                    self._client = self._factory()
+                else:
+                    from kafka import KafkaAdminClient
+
+                    self._client = KafkaAdminClient(
+                        bootstrap_servers=self.bootstrap.split(","), client_id="kafka-incident-lens",
+                        request_timeout_ms=ms, bootstrap_timeout_ms=ms, api_version_auto_timeout_ms=ms,
+                    )
+            except Exception as exc:  # kafka-python raises several unrelated types here
+                raise SourceUnavailable(f"{SOURCE} at {self.bootstrap}", f"cannot connect ({_describe(exc)})") from None
+        return self._client
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SourceUnavailable:
+            raise
+        except Exception as exc:
+            raise SourceUnavailable(f"{SOURCE} at {self.bootstrap}", f"{what} failed ({_describe(exc)})") from None
+
+    def view(self, groups: bool = True) -> AdminView:
+        admin = self._admin()
+        described = self._call("describe cluster", admin.describe_cluster)
+        brokers, controller, cluster_id = brokers_from_cluster(described)
+        topics = self._call("describe topics", admin.describe_topics)
+        partitions, problems = partitions_from_metadata(topics)
+        lags: list[GroupLag] = []
+        if groups:
+            try:
+                lags = self._lags(admin, partitions)
+            except SourceUnavailable as exc:
+                problems.append(str(exc))
+        return AdminView(cluster_id, controller, brokers, partitions, lags, problems)
+
+    def _lags(self, admin, partitions: list[PartitionInfo]) -> list[GroupLag]:
+        from kafka import TopicPartition
+        from kafka.admin import OffsetSpec
+
+        listed = self._call("list groups", admin.list_groups)
+        names = sorted({str(g.get("group_id", g.get("group"))) if isinstance(g, Mapping) else str(g[0])
+                        for g in listed})
+        if not names:
+            return []
+        committed = self._call("list group offsets", admin.list_group_offsets, names)
+        wanted = {tp for offsets in committed.values() for tp in offsets}
+        live = {(p.topic, p.partition) for p in partitions if not p.offline}
+        specs = {TopicPartition(tp.topic, tp.partition): OffsetSpec.LATEST for tp in wanted
+                 if (tp.topic, tp.partition) in live}
+        ends = self._call("list end offsets", admin.list_partition_offsets, specs) if specs else {}
+        rows = []
+        for group in names:
+            rows.extend(group_lag(group, committed.get(group, {}), ends))
+        return rows
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__

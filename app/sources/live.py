@@ -1,0 +1,147 @@
+"""The Source interface over live servers: Prometheus (+ Loki, + Kafka admin when given).
+
+What the servers call things (naming profile, broker and cluster labels, scrape interval) is
+detected once, on first use, from the last week of series, unless given. Each client counts
+the requests it sent, so a pull's cost can be reported.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.bundle import empty_logs
+from app.logql import LogLabels
+from app.model import SourceReport, Window
+from app.signals import Library, load_library
+from app.sources.base import LogsResult, MetricsResult, SourceError
+from app.sources.kafka_admin import AdminView, KafkaAdmin
+from app.sources.loki import MAX_LINES, LokiClient, detect_broker_label, fetch_logs
+from app.sources.prometheus import Layout, PrometheusClient, detect_layout, fetch_metrics
+
+DETECT_LOOKBACK = timedelta(days=7)
+DEFAULT_LOOKBACK = timedelta(hours=1)
+
+
+class LiveSource:
+    name = "live"
+
+    def __init__(
+        self,
+        prometheus_url: str,
+        loki_url: str | None = None,
+        cluster: str | None = None,
+        bootstrap_servers: str | None = None,
+        profile: str | None = None,
+        broker_label: str | None = None,
+        timeout: float = 15.0,
+        max_log_lines: int = MAX_LINES,
+        library: Library | None = None,
+    ):
+        self.library = library or load_library()
+        self.prometheus = PrometheusClient(prometheus_url, timeout=timeout)
+        self.loki = LokiClient(loki_url, timeout=timeout) if loki_url else None
+        bootstrap = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        self.admin = KafkaAdmin(bootstrap, timeout=timeout) if bootstrap else None
+        self._cluster = cluster
+        self._profile = profile or os.environ.get("KIL_METRICS_PROFILE") or None
+        self._broker_label = broker_label or os.environ.get("KIL_BROKER_LABEL") or None
+        self._layout: Layout | None = None
+        self._log_labels: LogLabels | None = None
+        self.max_log_lines = max_log_lines
+        if self._profile:
+            self.library.profile(self._profile)  # fail early on an unknown profile name
+
+    # -- detection -------------------------------------------------------------------------
+    def layout(self) -> Layout:
+        if self._layout is None:
+            now = datetime.now(UTC)
+            self._layout = detect_layout(
+                self.prometheus, self.library, Window(now - DETECT_LOOKBACK, now), profile=self._profile,
+                broker_label=self._broker_label, cluster=self._cluster,
+            )
+        return self._layout
+
+    def log_labels(self) -> LogLabels:
+        if self._log_labels is None:
+            layout = self.layout()
+            label = self._broker_label or layout.labels.broker_label
+            if self.loki is not None:
+                now = datetime.now(UTC)
+                label = detect_broker_label(self.loki, Window(now - DETECT_LOOKBACK, now)) or label
+            cluster_label = layout.labels.cluster_label
+            self._log_labels = LogLabels(broker_label=label, cluster_label=cluster_label)
+        return self._log_labels
+
+    # -- Source protocol -------------------------------------------------------------------
+    def cluster(self) -> str:
+        return self._cluster or self.layout().cluster or "default"
+
+    def brokers(self) -> list[str]:
+        return list(self.layout().brokers)
+
+    def default_window(self) -> Window:
+        now = datetime.now(UTC)
+        return Window(now - DEFAULT_LOOKBACK, now)
+
+    def metrics(self, window: Window, signals: list[str] | None = None) -> MetricsResult:
+        return fetch_metrics(self.prometheus, self.library, self.layout(), window, signals)
+
+    def logs(self, window: Window, brokers: list[str] | None = None) -> LogsResult:
+        if self.loki is None:
+            return LogsResult(empty_logs(), [SourceReport("logs", "no_data", "no Loki URL given (--loki or LOKI_URL)")])
+        labels = self.log_labels()
+        cluster = self.layout().cluster if labels.cluster_label else None
+        return fetch_logs(self.loki, labels, window, cluster, brokers, max_lines=self.max_log_lines)
+
+    # -- extras for `check` and the live "now" view ----------------------------------------
+    def admin_view(self, groups: bool = True) -> AdminView | None:
+        return self.admin.view(groups=groups) if self.admin else None
+
+    def queries_sent(self) -> dict[str, int]:
+        counts = {"prometheus": self.prometheus.queries_sent}
+        if self.loki is not None:
+            counts["loki"] = self.loki.queries_sent
+        return counts
+
+    def describe(self) -> dict[str, Any]:
+        """What was found on each server (for `python -m app check`); raises SourceError on failure."""
+        layout = self.layout()
+        build = self.prometheus.buildinfo()
+        out: dict[str, Any] = {
+            "prometheus": {
+                "url": self.prometheus.url,
+                "version": build.get("version", "unknown"),
+                "profile": layout.profile,
+                "profile_coverage": {k: round(v, 3) for k, v in sorted(layout.coverage.items())},
+                "broker_label": layout.labels.broker_label,
+                "cluster_label": layout.labels.cluster_label,
+                "cluster": layout.cluster,
+                "brokers": layout.brokers,
+                "scrape_interval_seconds": layout.scrape_interval,
+                "signals": len(self.library.in_profile(layout.profile)),
+            }
+        }
+        if self.loki is not None:
+            now = datetime.now(UTC)
+            labels = self.loki.labels(now - DETECT_LOOKBACK, now)
+            log_labels = self.log_labels()
+            values = (self.loki.label_values(log_labels.broker_label, now - DETECT_LOOKBACK, now)
+                      if log_labels.broker_label in labels else [])
+            out["loki"] = {"url": self.loki.url, "labels": labels, "broker_label": log_labels.broker_label,
+                           "brokers": values}
+        if self.admin is not None:
+            try:
+                view = self.admin.view(groups=False)
+                out["kafka"] = {
+                    "bootstrap": self.admin.bootstrap, "cluster_id": view.cluster_id, "controller": view.controller,
+                    "brokers": [b.id for b in view.brokers], "partitions": len(view.partitions),
+                    "under_replicated": len(view.under_replicated()), "offline": len(view.offline()),
+                }
+            finally:
+                self.admin.close()
+        return out
+
+
+__all__ = ["LiveSource", "SourceError"]
