@@ -162,14 +162,24 @@ def load_config(env: Mapping[str, str] | None = None, path: str | Path | None = 
         backend=backend,
         model=pick("LENS_LLM_MODEL", llm.model),
         base_url=pick("LENS_LLM_BASE_URL", llm.base_url),
-        max_tokens=_number("LENS_LLM_MAX_TOKENS", pick("LENS_LLM_MAX_TOKENS", llm.max_tokens), int, 2000, 256),
+        max_tokens=_number(
+            "LENS_LLM_MAX_TOKENS", pick("LENS_LLM_MAX_TOKENS", llm.max_tokens), int, 2000, 256
+        ),
         timeout=_number("LENS_LLM_TIMEOUT", pick("LENS_LLM_TIMEOUT", llm.timeout), float, 60.0, 0.1),
         max_retries=_number("LENS_LLM_MAX_RETRIES", pick("LENS_LLM_MAX_RETRIES", llm.max_retries), int, 2, 0),
         max_input_tokens=_number(
-            "LENS_LLM_MAX_INPUT_TOKENS", pick("LENS_LLM_MAX_INPUT_TOKENS", llm.max_input_tokens), int, 20000, 1000
+            "LENS_LLM_MAX_INPUT_TOKENS",
+            pick("LENS_LLM_MAX_INPUT_TOKENS", llm.max_input_tokens),
+            int,
+            20000,
+            1000,
         ),
-        budget_usd=_number("LENS_LLM_BUDGET_USD", pick("LENS_LLM_BUDGET_USD", llm.budget_usd), float, 0.25, 0.0),
-        price_input=_number("LENS_LLM_PRICE_INPUT", pick("LENS_LLM_PRICE_INPUT", llm.price_input), float, None, 0.0),
+        budget_usd=_number(
+            "LENS_LLM_BUDGET_USD", pick("LENS_LLM_BUDGET_USD", llm.budget_usd), float, 0.25, 0.0
+        ),
+        price_input=_number(
+            "LENS_LLM_PRICE_INPUT", pick("LENS_LLM_PRICE_INPUT", llm.price_input), float, None, 0.0
+        ),
         price_output=_number(
             "LENS_LLM_PRICE_OUTPUT", pick("LENS_LLM_PRICE_OUTPUT", llm.price_output), float, None, 0.0
         ),
@@ -187,7 +197,9 @@ def load_config(env: Mapping[str, str] | None = None, path: str | Path | None = 
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"LENS_TIMEZONE={timezone!r} is not an IANA zone name (e.g. Europe/Berlin)") from None
+            raise ConfigError(
+                f"LENS_TIMEZONE={timezone!r} is not an IANA zone name (e.g. Europe/Berlin)"
+            ) from None
     return Config(
         prometheus_url=pick("LENS_PROMETHEUS_URL", data.prometheus_url, "PROMETHEUS_URL"),
         loki_url=pick("LENS_LOKI_URL", data.loki_url, "LOKI_URL"),

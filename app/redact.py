@@ -39,7 +39,10 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         r"\1 " + MARK + ";",
     ),
     # Authorization headers and bare bearer tokens.
-    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?:\"|')?(?:bearer|basic|token|apikey)?\s*[^\s\"',;]+"), r"\1" + MARK),
+    (
+        re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?:\"|')?(?:bearer|basic|token|apikey)?\s*[^\s\"',;]+"),
+        r"\1" + MARK,
+    ),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1" + MARK),
     # URLs with credentials: scheme://user:password@host -> scheme://user:[REDACTED]@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):[^/\s@]+@"), r"\1:" + MARK + "@"),
@@ -50,7 +53,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     # key=value / key: value / key = value, unquoted, up to whitespace, comma, ';' or a closing bracket.
     (
-        re.compile(r"(?i)(\b" + _SECRET_KEY + r"\s*(?:=|:(?!//))\s*+)(?!\[hidden\]|null\b|\[REDACTED\]|\"|')[^\s,;)\]}\"']+"),
+        re.compile(
+            r"(?i)(\b"
+            + _SECRET_KEY
+            + r"\s*(?:=|:(?!//))\s*+)(?!\[hidden\]|null\b|\[REDACTED\]|\"|')[^\s,;)\]}\"']+"
+        ),
         r"\1" + MARK,
     ),
     # Vendor token shapes that show up without a key in front of them.

@@ -1,14 +1,15 @@
-"""Skeleton placeholder for the note (issue 8 replaces it with app.note)."""
+"""The note for an Incident, for callers that only want markdown (service layer, UI, MCP).
+
+The work is in app.note; this keeps the old entry point the pipeline's callers use.
+"""
 
 from __future__ import annotations
 
-from app.model import Incident, iso
+from app.model import Incident
 
 
-def note_markdown(incident: Incident, no_llm: bool = True) -> str:
-    lines = [f"# Kafka incident: {incident.cluster}", "", f"Status: **{incident.status}**", ""]
-    if incident.started_at:
-        lines.append(f"Started at {iso(incident.started_at)}")
-    for h in incident.hypotheses:
-        lines.append(f"- {h.cause} ({h.confidence:.0%}) on {', '.join(h.brokers)}: {', '.join(h.evidence)}")
-    return "\n".join(lines) + "\n"
+def note_markdown(incident: Incident, no_llm: bool = True, checked: list[str] | None = None) -> str:
+    """Markdown note: the deterministic template when `no_llm`, else an LLM draft if one is configured."""
+    from app.note import write_note
+
+    return write_note(incident, mode="template" if no_llm else "auto", checked=checked).markdown

@@ -24,8 +24,15 @@ TOOL_DESCRIPTION = (
 class AnthropicBackend:
     name = "anthropic"
 
-    def __init__(self, api_key: str, model: str, timeout: float = 60.0, max_retries: int = 2,
-                 client: anthropic.Anthropic | None = None, **client_options: Any) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        model: str,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        client: anthropic.Anthropic | None = None,
+        **client_options: Any,
+    ) -> None:
         self.model = model
         self._client = client or anthropic.Anthropic(
             api_key=api_key, timeout=timeout, max_retries=max_retries, **client_options
@@ -42,7 +49,9 @@ class AnthropicBackend:
                 tool_choice={"type": "tool", "name": TOOL_NAME},
             )
         except anthropic.APITimeoutError:
-            raise BackendTimeout(f"Anthropic API did not answer within the timeout (model {self.model})") from None
+            raise BackendTimeout(
+                f"Anthropic API did not answer within the timeout (model {self.model})"
+            ) from None
         except anthropic.APIConnectionError as exc:
             raise BackendError(f"cannot reach the Anthropic API: {exc.__class__.__name__}") from None
         except anthropic.APIStatusError as exc:

@@ -26,16 +26,18 @@ _SCALE = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 ALWAYS_ALLOWED = (0.0, 1.0)
 
 
-def check_draft(draft: Draft, rows: list[dict[str, Any]], evidence_ids: Iterable[str], incident: Incident,
-                tz: tzinfo) -> list[str]:
+def check_draft(
+    draft: Draft, rows: list[dict[str, Any]], evidence_ids: Iterable[str], incident: Incident, tz: tzinfo
+) -> list[str]:
     known = set(evidence_ids)
     problems: list[str] = []
     cited = list(draft.cited())
     for text in draft.texts():
         cited.extend(_ID.findall(text))
+    listed = ", ".join(sorted(known, key=_id_key))
     for ident in dict.fromkeys(cited):
         if ident not in known:
-            problems.append(f"{clean(ident, 20)} is not an evidence id; the known ids are {', '.join(sorted(known, key=_id_key))}")
+            problems.append(f"{clean(ident, 20)} is not an evidence id; the known ids are {listed}")
     numbers = allowed_numbers(rows, incident)
     times = allowed_times(rows, incident, tz)
     for text in draft.texts():

@@ -22,7 +22,9 @@ class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=400, description="One or two sentences, no timestamps.")
-    evidence: list[str] = Field(min_length=1, max_length=12, description="Evidence ids (E1, E2, ...) it rests on.")
+    evidence: list[str] = Field(
+        min_length=1, max_length=12, description="Evidence ids (E1, E2, ...) it rests on."
+    )
 
 
 class Cause(BaseModel):
@@ -112,7 +114,9 @@ def deterministic_draft(incident: Incident) -> Draft:
 def _evidence_line(e) -> str:
     where = f" on broker {e.broker}" if e.broker else ""
     if e.kind == "metric":
-        change = f" {fmt.num(e.before)} → {fmt.num(e.value)}" if e.before is not None else f" = {fmt.num(e.value)}"
+        change = (
+            f" {fmt.num(e.before)} → {fmt.num(e.value)}" if e.before is not None else f" = {fmt.num(e.value)}"
+        )
         return f"{fmt.humanize(e.signal)}{where}:{change}"[:400]
     times = f" ×{e.count}" if e.count > 1 else ""
     return f"{fmt.humanize(e.signal)}{where}{times}"[:400]

@@ -17,7 +17,9 @@ from app.model import utc
 from app.redact import redact
 
 # Bidi overrides and other invisible controls can make a line read differently than it is.
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def clean(text: Any, limit: int = 500) -> str:

@@ -9,7 +9,7 @@ from app.model import Window
 
 
 def explore_url(grafana_url: str, datasource_uid: str | None, query: str, window: Window) -> str:
-    """`<grafana>/explore?...` opening `query` on `datasource_uid` over `window` (epoch ms, as Grafana does)."""
+    """`<grafana>/explore?...` opening `query` on `datasource_uid` over `window` (epoch ms)."""
     start_ms = int(window.start.timestamp() * 1000)
     end_ms = int(window.end.timestamp() * 1000)
     target: dict = {"refId": "A", "expr": query}

@@ -25,14 +25,22 @@ MAX_RETRY_WAIT = 5.0
 class OpenAICompatBackend:
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 2, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                                    headers=headers, transport=transport)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), headers=headers, transport=transport
+        )
 
     def complete(self, system: str, user: str, schema: dict[str, Any], max_tokens: int) -> Completion:
         body = {
@@ -56,7 +64,9 @@ class OpenAICompatBackend:
                 response = self._client.post(url, json=body)
             except httpx.TimeoutException:
                 if last:
-                    raise BackendTimeout(f"{self.base_url} did not answer within the timeout (model {self.model})") from None
+                    raise BackendTimeout(
+                        f"{self.base_url} did not answer within the timeout (model {self.model})"
+                    ) from None
                 self._wait(attempt, None)
                 continue
             except httpx.TransportError as exc:
@@ -66,13 +76,14 @@ class OpenAICompatBackend:
                 continue
             if response.status_code in RETRY_STATUS:
                 if last:
-                    raise BackendOverloaded(
-                        f"{self.base_url} is overloaded or rate limited (HTTP {response.status_code}) after retries"
-                    )
+                    status = response.status_code
+                    raise BackendOverloaded(f"{self.base_url} stayed overloaded (HTTP {status})")
                 self._wait(attempt, response.headers.get("retry-after"))
                 continue
             if response.status_code >= 400:
-                raise BackendError(f"{self.base_url} answered HTTP {response.status_code}: {response.text[:200]}")
+                raise BackendError(
+                    f"{self.base_url} answered HTTP {response.status_code}: {response.text[:200]}"
+                )
             try:
                 return response.json()
             except ValueError:

@@ -68,8 +68,12 @@ def hypothesis_rows(incident: Incident, ids: set[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def build_prompt(incident: Incident, problems: list[str] | None = None, max_tokens: int | None = None,
-                 schema_chars: int = 0) -> Prompt:
+def build_prompt(
+    incident: Incident,
+    problems: list[str] | None = None,
+    max_tokens: int | None = None,
+    schema_chars: int = 0,
+) -> Prompt:
     """Render both prompts; drop lowest-ranked evidence until the estimate fits `max_tokens`."""
     ordered = _by_rank(incident)
     keep = len(ordered)

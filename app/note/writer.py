@@ -89,13 +89,22 @@ def make_backend(llm: LLMConfig) -> Backend | None:
     if kind == "anthropic":
         from app.note.anthropic_backend import AnthropicBackend
 
-        return AnthropicBackend(api_key=llm.anthropic_api_key or "", model=llm.model_name(), timeout=llm.timeout,
-                                max_retries=llm.max_retries)
+        return AnthropicBackend(
+            api_key=llm.anthropic_api_key or "",
+            model=llm.model_name(),
+            timeout=llm.timeout,
+            max_retries=llm.max_retries,
+        )
     if kind == "openai":
         from app.note.openai_backend import OpenAICompatBackend
 
-        return OpenAICompatBackend(base_url=llm.base_url or "", model=llm.model_name(), api_key=llm.openai_api_key,
-                                   timeout=llm.timeout, max_retries=llm.max_retries)
+        return OpenAICompatBackend(
+            base_url=llm.base_url or "",
+            model=llm.model_name(),
+            api_key=llm.openai_api_key,
+            timeout=llm.timeout,
+            max_retries=llm.max_retries,
+        )
     return None
 
 
@@ -119,14 +128,24 @@ def write_note(
         backend = make_backend(config.llm)
     if backend is None:
         if mode == "llm":
-            raise ConfigError("--note llm needs an LLM: set ANTHROPIC_API_KEY, or LENS_LLM_BASE_URL and LENS_LLM_MODEL")
+            raise ConfigError(
+                "--note llm needs an LLM: set ANTHROPIC_API_KEY, or LENS_LLM_BASE_URL and LENS_LLM_MODEL"
+            )
         return _template(incident, config, now, tz, checked)
     outcome = _llm_draft(incident, backend, config.llm, tz)
     if outcome.draft is None:
-        return _template(incident, config, now, tz, checked, fallback=outcome.reason, usage=outcome.usage,
-                         backend=backend)
-    markdown = _render(incident, outcome.draft, config, now, tz, checked,
-                       origin={"kind": "llm", "model": backend.model, "usage": outcome.usage.line(), "fallback": None})
+        return _template(
+            incident, config, now, tz, checked, fallback=outcome.reason, usage=outcome.usage, backend=backend
+        )
+    markdown = _render(
+        incident,
+        outcome.draft,
+        config,
+        now,
+        tz,
+        checked,
+        origin={"kind": "llm", "model": backend.model, "usage": outcome.usage.line(), "fallback": None},
+    )
     return Note(markdown, "llm", outcome.draft, now, backend.name, backend.model, outcome.usage)
 
 
@@ -142,16 +161,24 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
         return Usage(spent_in, spent_out, calls, cost)
 
     if prices is None:
-        return _Outcome(None, usage(), f"No LLM draft: the price of model {backend.model} is unknown, so the budget "
-                        "cannot be enforced; set LENS_LLM_PRICE_INPUT and LENS_LLM_PRICE_OUTPUT.")
+        return _Outcome(
+            None,
+            usage(),
+            f"No LLM draft: the price of model {backend.model} is unknown, so the budget "
+            "cannot be enforced; set LENS_LLM_PRICE_INPUT and LENS_LLM_PRICE_OUTPUT.",
+        )
     for _ in range(MAX_ATTEMPTS):
         prompt = build_prompt(incident, problems, max_tokens=llm.max_input_tokens, schema_chars=schema_chars)
         estimate = prompt.estimated_tokens(schema_chars)
         worst = ((spent_in + estimate) * prices[0] + (spent_out + llm.max_tokens) * prices[1]) / 1e6
         if worst > llm.budget_usd:
             verb = "a first" if calls == 0 else "another"
-            return _Outcome(None, usage(), f"No LLM draft: {verb} call could cost up to ${worst:.4f}, over the "
-                            f"budget of ${llm.budget_usd:.4f} per note (LENS_LLM_BUDGET_USD).")
+            return _Outcome(
+                None,
+                usage(),
+                f"No LLM draft: {verb} call could cost up to ${worst:.4f}, over the "
+                f"budget of ${llm.budget_usd:.4f} per note (LENS_LLM_BUDGET_USD).",
+            )
         try:
             completion = backend.complete(prompt.system, prompt.user, schema, llm.max_tokens)
         except BackendError as exc:
@@ -163,14 +190,18 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
         if not problems:
             return _Outcome(Draft.model_validate(completion.data), usage(), None)
     shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-    return _Outcome(None, usage(), f"The LLM draft ({backend.model}) was rejected twice by the fact checker: {shown}.")
+    return _Outcome(
+        None, usage(), f"The LLM draft ({backend.model}) was rejected twice by the fact checker: {shown}."
+    )
 
 
 def _problems(completion, prompt, incident: Incident, tz: tzinfo) -> list[str]:
     if completion.stop_reason in ("max_tokens", "length"):
         return ["the answer was cut off at the output token limit; write fewer, shorter items"]
     if completion.data is None:
-        return ["the answer did not contain the note as structured data; call the tool with the schema's fields"]
+        return [
+            "the answer did not contain the note as structured data; call the tool with the schema's fields"
+        ]
     try:
         draft = Draft.model_validate(completion.data)
     except ValidationError as exc:
@@ -181,22 +212,62 @@ def _problems(completion, prompt, incident: Incident, tz: tzinfo) -> list[str]:
     return check_draft(draft, prompt.rows, prompt.evidence_ids, incident, tz)
 
 
-def _template(incident: Incident, config: Config, now: datetime, tz: tzinfo, checked: list[str] | None,
-              fallback: str | None = None, usage: Usage | None = None, backend: Backend | None = None) -> Note:
+def _template(
+    incident: Incident,
+    config: Config,
+    now: datetime,
+    tz: tzinfo,
+    checked: list[str] | None,
+    fallback: str | None = None,
+    usage: Usage | None = None,
+    backend: Backend | None = None,
+) -> Note:
     draft = deterministic_draft(incident)
-    origin = {"kind": "template", "model": None, "usage": usage.line() if usage and usage.calls else "",
-              "fallback": fallback}
+    origin = {
+        "kind": "template",
+        "model": None,
+        "usage": usage.line() if usage and usage.calls else "",
+        "fallback": fallback,
+    }
     markdown = _render(incident, draft, config, now, tz, checked, origin)
-    return Note(markdown, "template", draft, now, backend.name if backend else None,
-                backend.model if backend else None, usage, fallback)
+    return Note(
+        markdown,
+        "template",
+        draft,
+        now,
+        backend.name if backend else None,
+        backend.model if backend else None,
+        usage,
+        fallback,
+    )
 
 
-def _render(incident: Incident, draft: Draft, config: Config, now: datetime, tz: tzinfo,
-            checked: list[str] | None, origin: dict[str, Any]) -> str:
+def _render(
+    incident: Incident,
+    draft: Draft,
+    config: Config,
+    now: datetime,
+    tz: tzinfo,
+    checked: list[str] | None,
+    origin: dict[str, Any],
+) -> str:
     evidence = {e.id: e for e in incident.evidence}
     links = {}
     for e in incident.evidence:
         uid = config.grafana_prometheus_uid if e.kind == "metric" else config.grafana_loki_uid
-        links[e.id] = explore_url(config.grafana_url, uid, e.query, incident.window) if config.grafana_url and e.query else ""
-    return render("note.md.j2", incident=incident, draft=draft, evidence=evidence, links=links, now=now, tz=tz,
-                  origin=origin, checked=sorted(checked or []))
+        links[e.id] = (
+            explore_url(config.grafana_url, uid, e.query, incident.window)
+            if config.grafana_url and e.query
+            else ""
+        )
+    return render(
+        "note.md.j2",
+        incident=incident,
+        draft=draft,
+        evidence=evidence,
+        links=links,
+        now=now,
+        tz=tz,
+        origin=origin,
+        checked=sorted(checked or []),
+    )
