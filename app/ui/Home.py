@@ -31,7 +31,8 @@ chosen: str | None = None
 if mode == modes[0]:
     if not bundles:
         st.error(
-            "No sample bundles under samples/. Record one with `python -m stack record quiet --out samples/quiet`."
+            "No sample bundles under samples/. "
+            "Record one with `python -m stack record quiet --out samples/quiet`."
         )
         st.stop()
     names = list(bundles)

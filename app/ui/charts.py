@@ -152,7 +152,8 @@ def _label_text(labels: object) -> str:
 
 def _finding_marker(finding: Finding) -> go.Scatter:
     label = {"change_point": "change point", "anomaly": "anomaly", "burst": "burst"}[finding.kind]
-    detail = f"{label} {finding.direction}: {_num(finding.before)} → {_num(finding.after)} (score {finding.score:.2f})"
+    change = f"{_num(finding.before)} → {_num(finding.after)}"
+    detail = f"{label} {finding.direction}: {change} (score {finding.score:.2f})"
     return go.Scatter(
         x=[utc(finding.at)],
         y=[finding.after if finding.after is not None else 0.0],
