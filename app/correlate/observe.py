@@ -1,0 +1,276 @@
+"""Turn the pipeline's inputs into one kind of thing the rules can match: `Observation`s.
+
+- a detector `Finding` (metric change point, anomaly, burst) becomes a metric observation;
+- classified log events become bursts: per (event class, emitting broker, subject broker), bins of
+  events whose count is improbable under that stream's own baseline rate (Poisson tail), merged into
+  episodes; a class that never occurs otherwise is a burst at its first event;
+- missing data is an observation too: a broker whose metric series stop mid-window (scrape failed)
+  or whose log stream goes silent far longer than its usual gap.
+
+Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import poisson
+
+from app.model import Finding, LogEvent, utc
+
+
+@dataclass(frozen=True)
+class Observation:
+    kind: Literal["metric", "log", "gap"]
+    name: str  # signal id, event class, or gap kind ("metrics" / "logs")
+    broker: str | None  # where it was seen: the series' broker or the emitting broker
+    at: datetime
+    end: datetime | None = None
+    direction: Literal["up", "down", "none"] = "none"
+    before: float | None = None
+    after: float | None = None
+    score: float = 1.0  # 0..1, how sure the detector (or burst test) is
+    count: int = 1
+    subject: str | None = None  # the broker it is about (ISR victim, fenced broker, fetch peer)
+    sample: str = ""
+    detail: str = ""
+
+    def sort_key(self) -> tuple:
+        return (
+            self.at,
+            self.kind,
+            self.name,
+            self.broker or "",
+            self.subject or "",
+            self.detail,
+            self.direction,
+            self.count,
+        )
+
+    def ratio(self) -> float | None:
+        """after/before for a rise, before/after for a fall (∞ from zero)."""
+        if self.before is None or self.after is None:
+            return None
+        hi, lo = (self.after, self.before) if self.direction == "up" else (self.before, self.after)
+        if lo <= 0:
+            return float("inf") if hi > 0 else None
+        return hi / lo
+
+
+def from_findings(findings: list[Finding], threshold: float) -> list[Observation]:
+    out = []
+    for f in findings:
+        if f.score < threshold:
+            continue
+        kind = "log" if f.kind == "burst" and f.signal.startswith("log:") else "metric"
+        out.append(
+            Observation(
+                kind=kind,
+                name=f.signal.removeprefix("log:"),
+                broker=f.broker,
+                at=utc(f.at),
+                end=utc(f.end) if f.end else None,
+                direction=f.direction,
+                before=f.before,
+                after=f.after,
+                score=min(1.0, float(f.score)),
+                detail=f.detail,
+            )
+        )
+    return out
+
+
+def subject_of(event: LogEvent) -> str | None:
+    """The broker an event points at, when it is not (only) the one that logged it."""
+    if event.isr_from is not None and event.isr_to is not None:
+        gone = sorted(set(event.isr_from) - set(event.isr_to))
+        added = sorted(set(event.isr_to) - set(event.isr_from))
+        changed = gone or added
+        return str(changed[0]) if len(changed) == 1 else None
+    if event.peer is not None:
+        return str(event.peer)
+    emitter = event.source_broker
+    if event.broker is not None and emitter is not None and str(event.broker) != str(emitter):
+        return str(event.broker)
+    return None
+
+
+def emitter_of(event: LogEvent) -> str | None:
+    broker = event.source_broker if event.source_broker is not None else event.broker
+    return None if broker is None else str(broker)
+
+
+def log_bursts(
+    events: list[LogEvent],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    bin_s: float,
+    p: float,
+    episode_gap_s: float,
+    ignore: frozenset[str] = frozenset(),
+) -> list[Observation]:
+    """Bursts of each (class, emitter, subject) stream against its own baseline rate in the window."""
+    rows = [
+        (utc(e.ts), e.event_class, emitter_of(e) or "", subject_of(e) or "", e.line)
+        for e in events
+        if e.ts is not None and e.event_class not in ignore
+    ]
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=["ts", "cls", "emitter", "subject", "line"])
+    n_bins = max(1, int(np.ceil((window_end - window_start).total_seconds() / bin_s)))
+    start_ns = pd.Timestamp(window_start).value
+    frame["bin"] = ((frame["ts"].map(lambda t: pd.Timestamp(t).value) - start_ns) // int(bin_s * 1e9)).clip(
+        0, n_bins - 1
+    )
+    out: list[Observation] = []
+    for (cls, emitter, subject), group in frame.groupby(["cls", "emitter", "subject"], sort=True):
+        counts = np.bincount(group["bin"].to_numpy(dtype=int), minlength=n_bins)
+        # The stream's own usual rate per bin; a floor keeps one event of a never-seen class a burst.
+        baseline = max(float(np.median(counts)), 0.01)
+        tail = poisson.sf(counts - 1, baseline)  # P(X >= count)
+        hot = (counts > 0) & (tail < p)
+        if not hot.any():
+            continue
+        group = group.sort_values("ts", kind="stable")
+        hot_bins = set(np.flatnonzero(hot).tolist())
+        picked = group[group["bin"].isin(hot_bins)]
+        out.extend(_episodes(picked, cls, emitter or None, subject or None, tail, episode_gap_s))
+    return out
+
+
+def _episodes(
+    picked: pd.DataFrame, cls: str, emitter: str | None, subject: str | None, tail: np.ndarray, gap_s: float
+) -> list[Observation]:
+    out = []
+    times = picked["ts"].tolist()
+    lines = picked["line"].tolist()
+    bins = picked["bin"].tolist()
+    start = 0
+    for i in range(1, len(times) + 1):
+        if i == len(times) or (times[i] - times[i - 1]).total_seconds() > gap_s:
+            p_min = float(min(tail[b] for b in bins[start:i]))
+            score = float(min(1.0, -np.log10(max(p_min, 1e-12)) / 4.0))
+            out.append(
+                Observation(
+                    kind="log",
+                    name=cls,
+                    broker=emitter,
+                    at=times[start],
+                    end=times[i - 1],
+                    direction="up",
+                    score=max(score, 0.5),
+                    count=i - start,
+                    subject=subject,
+                    sample=lines[start][:500],
+                )
+            )
+            start = i
+    return out
+
+
+def metric_gaps(
+    metrics: pd.DataFrame | None,
+    step_s: float,
+    min_steps: int,
+    window_end: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> list[Observation]:
+    """Per broker, stretches with no sample from any of its series (the scrape failed or it died).
+
+    The `up`-style series keep reporting while the broker is gone, so a broker counts as silent at a
+    timestamp when none of its *other* series has a sample there.
+    """
+    if metrics is None or metrics.empty or step_s <= 0:
+        return []
+    frame = metrics[metrics["broker"].notna() & ~metrics["signal"].isin(exclude)]
+    out = []
+    for broker, group in frame.groupby(frame["broker"].astype(str), sort=True):
+        per_signal = group.groupby("signal")["ts"].agg(["min", "max", "count"])
+        # Signals that exist on this broker for most of the window describe its liveness.
+        informative = per_signal[per_signal["count"] >= 3].index
+        ts = pd.DatetimeIndex(group[group["signal"].isin(informative)]["ts"]).unique().sort_values()
+        if len(ts) < 3:
+            continue
+        diffs = ts[1:] - ts[:-1]
+        limit = pd.Timedelta(seconds=step_s * min_steps)
+        for i in np.flatnonzero(diffs > limit):
+            begin = ts[i] + pd.Timedelta(seconds=step_s)
+            out.append(
+                Observation(
+                    kind="gap",
+                    name="metrics",
+                    broker=str(broker),
+                    at=utc(begin.to_pydatetime()),
+                    end=utc(ts[i + 1].to_pydatetime()),
+                    direction="down",
+                    score=1.0,
+                    detail=f"no samples for {(ts[i + 1] - ts[i]).total_seconds():.0f}s",
+                )
+            )
+        tail = pd.Timestamp(window_end) - ts[-1]
+        if tail > limit:
+            begin = ts[-1] + pd.Timedelta(seconds=step_s)
+            out.append(
+                Observation(
+                    kind="gap",
+                    name="metrics",
+                    broker=str(broker),
+                    at=utc(begin.to_pydatetime()),
+                    end=None,
+                    direction="down",
+                    score=1.0,
+                    detail=f"no samples for the last {tail.total_seconds():.0f}s of the window",
+                )
+            )
+    return out
+
+
+def log_silences(events: list[LogEvent], window_end: datetime, min_gap_s: float) -> list[Observation]:
+    """Per emitting broker, silences far longer than its usual gap between lines."""
+    by_broker: dict[str, list[datetime]] = {}
+    for e in events:
+        emitter = emitter_of(e)
+        if e.ts is not None and emitter is not None:
+            by_broker.setdefault(emitter, []).append(utc(e.ts))
+    out = []
+    for broker in sorted(by_broker):
+        times = sorted(by_broker[broker])
+        if len(times) < 5:
+            continue
+        gaps = np.diff(np.array([t.timestamp() for t in times]))
+        usual = float(np.percentile(gaps, 95)) if len(gaps) else 0.0
+        limit = max(min_gap_s, 5 * usual)
+        for i in np.flatnonzero(gaps > limit):
+            out.append(
+                Observation(
+                    kind="gap",
+                    name="logs",
+                    broker=broker,
+                    at=times[i] + timedelta(seconds=1),
+                    end=times[i + 1],
+                    direction="down",
+                    score=1.0,
+                    detail=f"log stream silent for {gaps[i]:.0f}s",
+                )
+            )
+        tail = (window_end - times[-1]).total_seconds()
+        if tail > limit:
+            out.append(
+                Observation(
+                    kind="gap",
+                    name="logs",
+                    broker=broker,
+                    at=times[-1] + timedelta(seconds=1),
+                    end=None,
+                    direction="down",
+                    score=1.0,
+                    detail=f"log stream silent for the last {tail:.0f}s of the window",
+                )
+            )
+    return out
