@@ -1,0 +1,223 @@
+"""End-to-end diagnosis speed and memory, without an LLM, on long windows.
+
+How the long bundles are made: a recorded real bundle (default: the first sample with ground
+truth) is resampled to 15 s and tiled to the wanted length, with Gaussian noise of 2% of each
+series' own spread added so no two tiles are identical; the fault therefore repeats once per
+tile, which is the hard case (many change points). Library signals the seed lacks get a noisy
+level series so every library signal is present. Log lines are the seed's lines tiled with their
+`[yyyy-MM-dd HH:mm:ss,SSS]` prefix rewritten to the new time, up to 200,000 lines per 24 h.
+
+Each window runs in a fresh child process so its peak RSS is its own. Printed: wall time per
+stage, total, peak RSS, and the ratio of the total to the time it takes only to read the
+bundle's Parquet files (the I/O floor measured in the same child). The last line is JSON.
+
+    python bench/diagnose.py [--seed samples/broker_down] [--windows 1h,6h,24h,7d]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.bundle import Manifest, read_bundle, write_bundle  # noqa: E402
+from app.model import Window  # noqa: E402
+
+STEP_S = 15
+LOG_LINES_PER_DAY = 200_000
+TS_PREFIX = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}\]")
+WINDOWS = {"1h": 1, "6h": 6, "24h": 24, "7d": 24 * 7}
+
+
+def seed_bundle() -> Path:
+    for candidate in sorted((ROOT / "samples").iterdir()):
+        truth = candidate / "ground_truth.json"
+        if truth.is_file() and json.loads(truth.read_text()).get("cause") not in (None, "none", "quiet"):
+            return candidate
+    raise SystemExit("no sample bundle with ground truth under samples/; pass --seed")
+
+
+def make_long_bundle(seed: Path, hours: float, out: Path, rng_seed: int = 1) -> Path:
+    from app.signals import load_library
+
+    rng = np.random.default_rng(rng_seed)
+    data = read_bundle(seed)
+    start = data.manifest.window.start
+    end = start + timedelta(hours=hours)
+    grid = pd.date_range(start, end, freq=f"{STEP_S}s", tz="UTC", inclusive="left")
+    brokers = data.manifest.brokers
+    rows = []
+    present = set()
+    for (signal, broker, labels), group in data.metrics.groupby(["signal", "broker", "labels"], dropna=False):
+        present.add(signal)
+        values = group.sort_values("ts")["value"].to_numpy(dtype=float)
+        if len(values) == 0:
+            continue
+        tiled = np.resize(values, len(grid))
+        spread = np.nanstd(values) or abs(np.nanmean(values)) * 0.01 or 1e-3
+        tiled = tiled + rng.normal(0.0, 0.02 * spread, len(grid))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "ts": grid,
+                    "signal": signal,
+                    "broker": broker,
+                    "labels": labels,
+                    "value": tiled,
+                    "query": group["query"].iloc[0],
+                }
+            )
+        )
+    for signal in load_library().ids():
+        if signal in present:
+            continue
+        for broker in brokers:
+            level = rng.uniform(1, 100)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "ts": grid,
+                        "signal": signal,
+                        "broker": broker,
+                        "labels": "{}",
+                        "value": level + rng.normal(0, level * 0.02, len(grid)),
+                        "query": "",
+                    }
+                )
+            )
+    metrics = pd.concat(rows, ignore_index=True)
+
+    seed_logs = data.logs.sort_values("ts").reset_index(drop=True)
+    wanted = int(LOG_LINES_PER_DAY * hours / 24)
+    seed_span = (seed_logs["ts"].max() - seed_logs["ts"].min()).total_seconds() or 1.0
+    reps = max(1, int(np.ceil(wanted / max(1, len(seed_logs)))))
+    frames = []
+    tile_s = (hours * 3600) / reps
+    for rep in range(reps):
+        shifted = seed_logs.copy()
+        relative = (shifted["ts"] - seed_logs["ts"].min()).dt.total_seconds() * (tile_s / seed_span)
+        shifted["ts"] = pd.Timestamp(start) + pd.to_timedelta(rep * tile_s + relative, unit="s")
+        frames.append(shifted)
+    logs = pd.concat(frames, ignore_index=True).head(wanted)
+    logs["line"] = [
+        TS_PREFIX.sub(f"[{ts:%Y-%m-%d %H:%M:%S},{ts.microsecond // 1000:03d}]", line, count=1)
+        for ts, line in zip(logs["ts"], logs["line"], strict=True)
+    ]
+    manifest = Manifest(
+        cluster=data.manifest.cluster,
+        brokers=brokers,
+        window=Window(start, end),
+        step_seconds=STEP_S,
+        profile=data.manifest.profile,
+        created_at=data.manifest.created_at,
+        versions={**data.manifest.versions, "bench": "tiled"},
+        notes=f"bench/diagnose.py: {seed.name} tiled to {hours} h with 2% noise",
+    )
+    return write_bundle(out, manifest, metrics, logs, None)
+
+
+def run_child(bundle: Path) -> dict:
+    """In a fresh process: read floor, then the whole pipeline and the note, with peak RSS."""
+    from app import service
+    from app.pipeline import diagnose
+    from app.sources.bundle_source import BundleSource
+
+    t0 = time.perf_counter()
+    pd.read_parquet(bundle / "metrics.parquet")
+    pd.read_parquet(bundle / "logs.parquet")
+    floor = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    source = BundleSource(bundle)
+    diagnosis = diagnose(source)
+    t1 = time.perf_counter()
+    service.note_for(diagnosis.incident)
+    render = time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    stages = dict(diagnosis.timings)
+    stages["render"] = render
+    return {
+        "stages": {k: round(v, 4) for k, v in stages.items()},
+        "total_s": round(total, 4),
+        "read_floor_s": round(floor, 4),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "points": int(len(diagnosis.metrics)),
+        "log_lines": int(len(diagnosis.logs)),
+        "findings": len(diagnosis.findings),
+        "status": diagnosis.incident.status,
+        "top": diagnosis.incident.hypotheses[0].cause if diagnosis.incident.hypotheses else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seed", type=Path, help="recorded bundle to tile (default: first sample with a fault)"
+    )
+    parser.add_argument("--windows", default="1h,6h,24h,7d")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_child(args.child)))
+        return
+    seed = args.seed or seed_bundle()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="kil-bench-") as tmp:
+        for name in args.windows.split(","):
+            hours = WINDOWS[name]
+            t0 = time.perf_counter()
+            bundle = make_long_bundle(seed, hours, Path(tmp) / name)
+            built = time.perf_counter() - t0
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(bundle)],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=False,
+            )
+            if out.returncode != 0:
+                raise SystemExit(f"{name}: child failed:\n{out.stderr[-3000:]}")
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            results[name] = result
+            stages = " ".join(f"{k}={v:.3f}" for k, v in result["stages"].items())
+            print(
+                f"{name:>4}: {result['points']:>9,} points {result['log_lines']:>9,} lines | {stages} | "
+                f"total {result['total_s']:.3f} s ({result['total_s'] / max(result['read_floor_s'], 1e-9):.1f}x "
+                f"the Parquet read floor) | peak RSS {result['peak_rss_mb']:.0f} MB | built in {built:.1f} s | "
+                f"{result['status']} top={result['top']} findings={result['findings']}"
+            )
+    day = results.get("24h") or next(iter(results.values()))
+    print(
+        f"targets (24 h x {len(read_bundle(seed).manifest.brokers)} brokers): total <= 1 s: "
+        f"{'met' if day['total_s'] <= 1 else 'NOT met'}; peak RSS <= 500 MB: "
+        f"{'met' if day['peak_rss_mb'] <= 500 else 'NOT met'}"
+    )
+    print(
+        json.dumps(
+            {
+                "seed": seed.name,
+                "total_s": day["total_s"],
+                "peak_rss_mb": day["peak_rss_mb"],
+                "windows": {
+                    k: {"total_s": v["total_s"], "peak_rss_mb": v["peak_rss_mb"]} for k, v in results.items()
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
