@@ -193,10 +193,11 @@ def main() -> None:
             result = json.loads(out.stdout.strip().splitlines()[-1])
             results[name] = result
             stages = " ".join(f"{k}={v:.3f}" for k, v in result["stages"].items())
+            ratio = result["total_s"] / max(result["read_floor_s"], 1e-9)
             print(
                 f"{name:>4}: {result['points']:>9,} points {result['log_lines']:>9,} lines | {stages} | "
-                f"total {result['total_s']:.3f} s ({result['total_s'] / max(result['read_floor_s'], 1e-9):.1f}x "
-                f"the Parquet read floor) | peak RSS {result['peak_rss_mb']:.0f} MB | built in {built:.1f} s | "
+                f"total {result['total_s']:.3f} s ({ratio:.1f}x the Parquet read floor) | "
+                f"peak RSS {result['peak_rss_mb']:.0f} MB | built in {built:.1f} s | "
                 f"{result['status']} top={result['top']} findings={result['findings']}"
             )
     day = results.get("24h") or next(iter(results.values()))
