@@ -169,5 +169,19 @@ def note_for(incident) -> str:
     return note_markdown(incident, no_llm=True)
 
 
-def incident_rules(diagnosis: Diagnosis) -> dict[str, Any]:
-    raise BadRequest("rule generation is not available in this build yet")
+def incident_rules(diagnosis: Diagnosis, margin: float = 0.5) -> dict[str, Any]:
+    """Alert rules fitted to the diagnosed incident, their promtool test, and promtool's verdict."""
+    from app.rules.incident import NoRules, rules_for_incident, verify
+
+    try:
+        rules = rules_for_incident(diagnosis.incident, diagnosis.metrics, margin=margin)
+    except NoRules as exc:
+        raise BadRequest(str(exc)) from None
+    return {
+        "yaml": rules.rules_yaml,
+        "test_yaml": rules.test_yaml,
+        "alerts": rules.summary(),
+        "skipped": rules.skipped,
+        "promtool": verify(rules),
+        "note": "the alerts read recorded series: load recording_rules/kafka.rules.yml next to them",
+    }
