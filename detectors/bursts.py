@@ -1,11 +1,11 @@
 """Bursts in event counts (e.g. log events of one class per 15 s) against a baseline rate.
 
-The baseline is robust: the median count, or the mean of the lower three quarters when the
-median is zero, so a long burst does not raise its own baseline. Each interval gets the
+The baseline is robust: the median count, or the mean of the lowest 95% when the median is
+zero, so a long burst does not raise its own baseline. Each interval gets the
 Poisson upper-tail probability of its count under that rate; counts that are overdispersed
 (variance well above the mean) widen the tail to a negative binomial with the estimated
-dispersion. Intervals below `alpha / n` (Bonferroni) are burst intervals; runs separated by
-at most `gap` quiet intervals are merged into one burst.
+dispersion. A burst holds at least one interval below `alpha / n` (Bonferroni) and extends
+over its neighbours below `alpha`; runs separated by at most `gap` quiet intervals merge.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ def bursts(counts: pd.Series, *, alpha: float = ALPHA, gap: int = GAP, min_rate:
     tail = _tail(values, rate, dispersion)
     cut = alpha / n
     log_tail = np.log10(np.maximum(tail, 1e-300))
-    flagged = tail < cut
+    core = tail < cut
+    # Hysteresis: a burst is seeded by intervals that pass the Bonferroni cut and spans the
+    # neighbouring intervals that are merely unusual (tail < alpha), so its edges are right.
     out = []
-    for start, stop in _merged_runs(flagged, gap):
+    for start, stop in _merged_runs(tail < alpha, gap):
+        if not core[start:stop].any():
+            continue
         peak_log = float(log_tail[start:stop].min())
         excess = math.log10(cut) - peak_log
         out.append(
@@ -68,7 +72,9 @@ def bursts(counts: pd.Series, *, alpha: float = ALPHA, gap: int = GAP, min_rate:
 def _baseline(values: np.ndarray) -> tuple[float, float]:
     """Robust rate per interval and negative-binomial dispersion (0 = Poisson)."""
     rate = float(np.median(values))
-    lower = np.sort(values)[: max(1, int(len(values) * 0.75))]
+    # The top 5% is left out of the moments: bursts are short, and a burst inside the
+    # baseline would widen the tail enough to hide itself.
+    lower = np.sort(values)[: max(1, int(len(values) * 0.95))]
     if rate == 0:
         rate = float(lower.mean())
     rate = max(rate, MIN_RATE)

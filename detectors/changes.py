@@ -73,9 +73,10 @@ def change_points(
         measure = "slope"
     if len(values) < 2 * min_size or len(values) < 4:
         return []
-    signal = values
     if seasonal and seconds is not None:
-        signal = deseasonalise(signal, seconds, period)
+        # Levels are reported without the daily cycle: "before" is the deseasonalised mean.
+        values = deseasonalise(values, seconds, period, segment=lambda y: _search(y, penalty, 2, max_points)[0])
+    signal = values
     if kind == "count":
         signal = 2.0 * np.sqrt(np.clip(signal, 0, None) + 0.375)
     elif kind == "latency":
