@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # One line per command; each module owns its arguments.
-COMMANDS = ["diagnose", "mcp", "rules"]
+COMMANDS = ["diagnose", "mcp", "rules", "check", "snapshot"]
 
 
 class UsageError(Exception):

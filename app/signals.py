@@ -159,10 +159,16 @@ class Library(_Strict):
     def detect_profile(self, metric_names: Iterable[str]) -> tuple[str | None, dict[str, float]]:
         """Best profile for the metric names a server has, with each profile's coverage (0..1)."""
         have = set(metric_names)
+        wanted = {
+            name: set().union(*(s.metric_names(profile) for s in self.in_profile(name)))
+            for name, profile in self.profiles.items()
+        }
+        # Names every profile reads (up, jvm_*, the lag exporter's) say nothing about the profile.
+        common = set.intersection(*wanted.values()) if wanted else set()
         scores: dict[str, float] = {}
-        for name, profile in self.profiles.items():
-            wanted = set().union(*(s.metric_names(profile) for s in self.in_profile(name)))
-            scores[name] = len(wanted & have) / len(wanted) if wanted else 0.0
+        for name, names in wanted.items():
+            telling = names - common
+            scores[name] = len(telling & have) / len(telling) if telling else 0.0
         best = max(scores, key=lambda n: (scores[n], n == "jmx_kafka"))
         return (best if scores[best] > 0 else None), scores
 

@@ -21,6 +21,10 @@ DEFAULT_TIMEOUT = 15.0
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
+class MalformedAnswer(SourceUnavailable):
+    """The server answered, but not with the JSON its API documents."""
+
+
 class RateLimited(SourceUnavailable):
     """The server kept answering 429 after the retries."""
 
@@ -30,7 +34,7 @@ def make_session(retries: int = 2, backoff: float = 0.5, headers: dict[str, str]
     retry = Retry(
         total=retries,
         connect=retries,
-        read=retries,
+        read=0,  # a query that timed out once would time out again: do not multiply the wait
         status=retries,
         backoff_factor=backoff,
         status_forcelist=RETRY_STATUSES,
@@ -66,6 +70,8 @@ def get_json(
     except requests.exceptions.RetryError as exc:
         raise SourceUnavailable(source, f"{url} kept failing after retries ({_reason(exc)})", query) from None
     except requests.ConnectionError as exc:
+        if "timed out" in str(exc) or "Timeout" in str(exc):
+            raise SourceUnavailable(source, f"no answer from {url} within {timeout:g} s (timed out)", query) from None
         raise SourceUnavailable(
             source, f"cannot connect to {url} ({_reason(exc)}); is the server running and the URL right?", query
         ) from None
@@ -88,7 +94,7 @@ def get_json(
         return response.json()
     except ValueError:
         snippet = response.text[:200].replace("\n", " ")
-        raise SourceUnavailable(
+        raise MalformedAnswer(
             source, f"{url} answered HTTP {status} with something that is not JSON: {snippet!r}", query
         ) from None
 

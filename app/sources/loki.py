@@ -19,7 +19,7 @@ from app.bundle import LOG_COLUMNS, empty_logs
 from app.logql import LogLabels, query, selector
 from app.model import SourceReport, Window, utc
 from app.sources.base import LogsResult, SourceUnavailable
-from app.sources.http import DEFAULT_TIMEOUT, get_json, make_session
+from app.sources.http import DEFAULT_TIMEOUT, MalformedAnswer, get_json, make_session
 
 SOURCE = "loki"
 PAGE_LIMIT = 5_000  # Loki's default max_entries_limit_per_query
@@ -27,8 +27,7 @@ MAX_LINES = 100_000
 BROKER_LABEL_CANDIDATES = ("broker", "broker_id", "kafka_broker", "node_id", "pod", "host", "instance")
 
 
-class MalformedLokiResponse(SourceUnavailable):
-    """Loki answered, but not with the API's stream JSON."""
+MalformedLokiResponse = MalformedAnswer  # Prometheus/Loki answered, but not with the API's JSON shape
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from app.model import SourceReport, Window, utc
 from app.selectors import LabelConfig
 from app.signals import Library, Profile, load_library
 from app.sources.base import MetricsResult, QueryRejected, SourceError, SourceUnavailable
-from app.sources.http import DEFAULT_TIMEOUT, get_json, make_session
+from app.sources.http import DEFAULT_TIMEOUT, MalformedAnswer, get_json, make_session
 
 SOURCE = "prometheus"
 MAX_POINTS = 11_000  # Prometheus refuses more points per series than this
@@ -32,8 +32,7 @@ BROKER_LABEL_CANDIDATES = ("broker", "broker_id", "kafka_broker", "node_id", "ka
 CLUSTER_LABEL_CANDIDATES = ("cluster", "kafka_cluster", "cluster_name", "strimzi_io_cluster")
 
 
-class MalformedResponse(SourceUnavailable):
-    """Prometheus answered, but not with the API's JSON shape."""
+MalformedResponse = MalformedAnswer  # Prometheus/Loki answered, but not with the API's JSON shape
 
 
 @dataclass(frozen=True)
