@@ -36,14 +36,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Backend = Literal["auto", "anthropic", "openai", "none"]
 
-# USD per million tokens (input, output), list prices when this table was written.
-# Override with LENS_LLM_PRICE_INPUT / LENS_LLM_PRICE_OUTPUT for any other model.
+# USD per million tokens (input, output): standard list prices as published when this table
+# was written (late 2026). Override with LENS_LLM_PRICE_INPUT / LENS_LLM_PRICE_OUTPUT for any
+# other model or when prices change; a model with no known price is refused, not guessed.
 KNOWN_PRICES: dict[str, tuple[float, float]] = {
     "claude-haiku-4-5": (1.0, 5.0),
     "claude-sonnet-4-5": (3.0, 15.0),
+    "claude-sonnet-4-6": (3.0, 15.0),
+    "claude-sonnet-5": (3.0, 15.0),
     "claude-opus-4-5": (5.0, 25.0),
+    "claude-opus-4-8": (5.0, 25.0),
 }
-DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-5"
+# claude-sonnet-4-5 reached end of life on 2026-11-30 (the SDK warns); 4.6 is the current Sonnet 4.
+DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-6"
 
 _SECRET_WORDS = ("key", "secret", "token", "password", "passwd", "credential")
 

@@ -17,7 +17,8 @@ from app.note import format as fmt
 from app.note.draft import TOOL_NAME
 from app.note.templates import render
 
-CHARS_PER_TOKEN = 3.0  # conservative for JSON-heavy English: over-estimates, never under
+# Conservative for JSON-heavy English (newer tokenizers cut finer): over-estimates, never under.
+CHARS_PER_TOKEN = 2.5
 
 
 @dataclass(frozen=True)

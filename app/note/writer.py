@@ -189,10 +189,29 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
         problems = _problems(completion, prompt, incident, tz)
         if not problems:
             return _Outcome(Draft.model_validate(completion.data), usage(), None)
-    shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
     return _Outcome(
-        None, usage(), f"The LLM draft ({backend.model}) was rejected twice by the fact checker: {shown}."
+        None,
+        usage(),
+        f"The LLM draft ({backend.model}) was rejected twice by the fact checker: {_summary(problems)}.",
     )
+
+
+def _summary(problems: list[str]) -> str:
+    """What the checker found, without repeating the draft's invented words or figures."""
+    ids = [p.split(" ", 1)[0] for p in problems if " is not an evidence id" in p]
+    numbers = sum(" appears in no evidence" in p for p in problems)
+    times = sum(" is not the time of any evidence" in p for p in problems)
+    parts = []
+    if ids:
+        parts.append(f"it cited unknown evidence id{'s' if len(ids) > 1 else ''} {', '.join(ids)}")
+    if numbers:
+        verb = "appear" if numbers > 1 else "appears"
+        parts.append(f"wrote {numbers} number{'s' if numbers > 1 else ''} that {verb} in no evidence")
+    if times:
+        parts.append(f"wrote {times} time{'s' if times > 1 else ''} matching no evidence")
+    if not parts:
+        return problems[0] if problems else "no usable answer"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _problems(completion, prompt, incident: Incident, tz: tzinfo) -> list[str]:

@@ -21,7 +21,7 @@ def tool_use_message(
     answer: dict[str, Any] | None,
     input_tokens: int = 2345,
     output_tokens: int = 412,
-    model: str = "claude-sonnet-4-5",
+    model: str = "claude-sonnet-4-6",
     stop_reason: str = "tool_use",
     text: str | None = None,
 ) -> dict:
