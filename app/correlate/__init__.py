@@ -18,7 +18,7 @@ from app.correlate.match import Candidate, candidates
 from app.correlate.observe import Observation, from_findings, log_bursts, log_silences, metric_gaps
 from app.correlate.queries import logql, promql, signals_for
 from app.correlate.rules import Pack, RulesError, load_pack
-from app.correlate.score import confidences, is_quiet
+from app.correlate.score import is_quiet, rank
 from app.model import Action, Evidence, Finding, Hypothesis, Incident, LogEvent, SourceReport, Window, iso
 
 __all__ = ["Candidate", "LeadLag", "Observation", "Pack", "RulesError", "correlate", "load_pack", "observe"]
@@ -71,15 +71,14 @@ def correlate(
         first = metrics.drop_duplicates("signal")
         available = dict(zip(first["signal"].astype(str), first["query"].astype(str), strict=True))
     observations = observe(pack, window, findings, events, metrics, step_seconds)
-    ranked = _dedupe(candidates(pack, observations, sorted(brokers)))
-    conf = confidences(ranked, pack.scoring)
+    ranked = rank(_dedupe(candidates(pack, observations, sorted(brokers))), pack.scoring)
     missing = [
         f"{r.source}: {r.message or r.status}" for r in reports if r.status in ("error", "partial", "no_data")
     ]
     missing += _gap_notes(observations)
     if not events:
         missing.append("logs: no log lines in the window, so log symptoms could not be checked")
-    if is_quiet(ranked, conf, pack.scoring):
+    if is_quiet(ranked, pack.scoring):
         return Incident(
             window=window,
             cluster=cluster,
@@ -87,10 +86,10 @@ def correlate(
             status="quiet",
             missing=missing,
             sources=reports,
-            summary=_quiet_summary(observations, ranked),
+            summary=_quiet_summary(observations, [c for c, _ in ranked]),
         )
 
-    kept = [(c, p) for c, p in zip(ranked, conf, strict=True) if p >= 0.01][: pack.scoring.max_hypotheses]
+    kept = [(c, p) for c, p in ranked if p >= 0.01][: pack.scoring.max_hypotheses]
     evidence, ids = _evidence(pack, kept, observations, cluster, available)
     hypotheses = [_hypothesis(pack, c, p, ids, cluster, available, events) for c, p in kept]
     top = kept[0][0]
@@ -292,10 +291,7 @@ def _missing_signals(pack: Pack, top: Candidate, available: dict[str, str]) -> l
     roles = sorted({r for s in top.rule.symptoms if s.metric for r in s.metric})
     absent = [r for r in roles if not signals_for(pack, r, available)]
     return (
-        [
-            f"metrics: no signal for {', '.join(absent)} in this data; "
-            f"{top.rule.cause} was checked without it"
-        ]
+        [f"metrics: no signal for {', '.join(absent)} in this data; {top.rule.cause} was checked without it"]
         if absent
         else []
     )

@@ -22,6 +22,8 @@ from scipy.stats import poisson
 
 from app.model import Finding, LogEvent, utc
 
+RARE_SHARE = 0.2  # a log class present in at most this share of bins is rare
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -131,9 +133,13 @@ def log_bursts(
     out: list[Observation] = []
     for (cls, emitter, subject), group in frame.groupby(["cls", "emitter", "subject"], sort=True):
         counts = np.bincount(group["bin"].to_numpy(dtype=int), minlength=n_bins)
-        # The stream's own usual rate per bin; a floor keeps one event of a never-seen class a burst.
-        baseline = max(float(np.median(counts)), 0.01)
-        tail = poisson.sf(counts - 1, baseline)  # P(X >= count)
+        # The stream's usual rate per bin. A class seen in only a few bins has no usual rate: each
+        # of its events is news (an ISR shrink, a fencing); a steady class must beat its own rate.
+        rare = np.count_nonzero(counts) <= max(2, RARE_SHARE * n_bins) and np.median(counts) == 0
+        baseline = max(float(np.median(counts)), float(counts.mean()), 1e-3)
+        tail = np.where(
+            rare, np.minimum(poisson.sf(counts - 1, baseline), p / 10), poisson.sf(counts - 1, baseline)
+        )
         hot = (counts > 0) & (tail < p)
         if not hot.any():
             continue

@@ -28,8 +28,10 @@ def signals_for(pack: Pack, role: str, available: dict[str, str]) -> list[str]:
 
 
 def promql(signal: str, broker: str | None, cluster: str, available: dict[str, str]) -> str:
-    rendered = _library_promql(signal, broker, cluster)
-    return rendered or available.get(signal, "")
+    """The signal's PromQL narrowed to `broker`, else the query the data was fetched with."""
+    reference = available.get(signal, "")
+    rendered = _library_promql(signal, broker, cluster, reference) if broker else None
+    return rendered or reference
 
 
 def logql(pack: Pack, event_class: str, broker: str | None, cluster: str) -> str:
@@ -45,20 +47,34 @@ def logql(pack: Pack, event_class: str, broker: str | None, cluster: str) -> str
     return f'{selector} |~ "{escape_label(pattern)}"' if pattern else selector
 
 
-def _library_promql(signal: str, broker: str | None, cluster: str) -> str | None:
-    """app.signals when the sources helper's library is installed; None otherwise."""
+def _library_promql(signal: str, broker: str, cluster: str, reference: str) -> str | None:
+    """The library's PromQL for one broker, in the naming profile that produced `reference`.
+
+    The profile is recognised by rendering the all-broker query in each profile and comparing it
+    with the query the data was actually fetched with; no exact match means no narrowing (the
+    reference query is known to return data, a guessed one is not).
+    """
     try:
-        from app import signals as library  # noqa: PLC0415 - optional, owned by the sources stage
+        from app.signals import load_library
     except ImportError:
         return None
-    render = getattr(library, "render", None) or getattr(library, "render_query", None)
-    if render is None:
-        return None
     try:
-        text = render(signal, broker=broker, cluster=cluster)
-    except (KeyError, ValueError, TypeError, LookupError):
+        library = load_library()
+        spec = library.signal(signal)
+    except (KeyError, ValueError, OSError):
         return None
-    return text if isinstance(text, str) and text else None
+    want = " ".join(reference.split())
+    found = re.search(r"\[(\d+)s\]", want)
+    range_s = float(found.group(1)) if found else 60.0
+    for name in sorted(library.profiles):
+        for label_cluster in (cluster, None):
+            try:
+                whole = spec.render(library.profile(name), None, label_cluster, None, range_s)
+                if " ".join(whole.split()) == want:
+                    return spec.render(library.profile(name), None, label_cluster, [broker], range_s)
+            except (KeyError, ValueError, TypeError):
+                continue
+    return None
 
 
 def _library_logql(event_class: str, broker: str | None, cluster: str) -> str | None:

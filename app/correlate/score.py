@@ -1,7 +1,11 @@
-"""Raw rule scores → confidence.
+"""Raw rule scores → confidence, and the order hypotheses are shown in.
 
-Scores are sums of symptom weights, read as log-odds. Confidence is a softmax over every candidate
-plus a "nothing in particular" null candidate with a fixed score, at a temperature; both numbers live
+Scores are sums of symptom weights, read as log-odds. Candidates that explain the same anchor
+observations compete (a stopped broker is either dead or hung); candidates built on disjoint
+observations are separate faults and do not. So confidence is a softmax within each group of
+competing candidates plus a "nothing in particular" null candidate with a fixed score, at a
+temperature. Each group's leader is listed first (strongest group first), alternatives after.
+Both numbers live
 in the pack's `scoring:` block. They were set on the seeded synthetic incidents in
 tests/unit/correlate/synthetic.py (known truth), and `calibration_table` prints how often the top
 hypothesis was right per confidence band, so the calibration can be checked, not just claimed.
@@ -27,9 +31,48 @@ def confidences(candidates: Sequence[Candidate], scoring: Scoring) -> list[float
     return [round(w / total, 3) for w in weights]
 
 
-def is_quiet(candidates: Sequence[Candidate], confidence: Sequence[float], scoring: Scoring) -> bool:
+def rank(candidates: Sequence[Candidate], scoring: Scoring) -> list[tuple[Candidate, float]]:
+    """(candidate, confidence), group leaders first; `candidates` must be sorted best first."""
+    groups = _groups(candidates)
+    conf: dict[int, float] = {}
+    for members in groups:
+        for i, p in zip(members, confidences([candidates[i] for i in members], scoring), strict=True):
+            conf[i] = p
+    leaders = [members[0] for members in groups if _strong(candidates[members[0]], conf[members[0]], scoring)]
+    rest = sorted(set(range(len(candidates))) - set(leaders))
+    return [(candidates[i], conf[i]) for i in [*leaders, *rest]]
+
+
+def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
+    """Indices of candidates sharing any anchor observation, each group in input (score) order."""
+    parent = list(range(len(candidates)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[tuple, int] = {}
+    for i, c in enumerate(candidates):
+        for m in c.matches:
+            if m.symptom.anchor and not m.symptom.contradicts:
+                for o in m.observations:
+                    j = owner.setdefault(o.sort_key(), i)
+                    parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(candidates)):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values(), key=lambda members: members[0])
+
+
+def _strong(candidate: Candidate, confidence: float, scoring: Scoring) -> bool:
+    return candidate.score >= scoring.min_score and confidence >= scoring.min_confidence
+
+
+def is_quiet(ranked: Sequence[tuple[Candidate, float]], scoring: Scoring) -> bool:
     """No candidate is both strong in absolute terms and clearly above the null."""
-    return not candidates or candidates[0].score < scoring.min_score or confidence[0] < scoring.min_confidence
+    return not ranked or not _strong(ranked[0][0], ranked[0][1], scoring)
 
 
 def calibration_table(
