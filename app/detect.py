@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 
 import pandas as pd
 
@@ -27,27 +28,99 @@ def series_groups(metrics: pd.DataFrame) -> Iterable[tuple[tuple[str, str | None
         yield (str(signal), None if broker is None or pd.isna(broker) else str(broker), str(labels)), series
 
 
-def detect_metrics(metrics: pd.DataFrame, kinds: dict[str, str] | None = None) -> list[Finding]:
-    """Change points for every series; `kinds` maps signal id -> detector kind."""
+def detect_metrics(
+    metrics: pd.DataFrame, kinds: dict[str, str] | None = None, *, with_anomalies: bool = False
+) -> list[Finding]:
+    """Change points (and, when asked, anomalies) for every series; `kinds`: signal id -> kind.
+
+    Signals without a kind are taken as gauges. A kind the detectors do not know is a bug in
+    the signal library, so it raises (DetectorInputError) rather than being guessed.
+    """
     kinds = kinds or {}
     findings: list[Finding] = []
     for (signal, broker, labels), series in series_groups(metrics):
-        keywords = {"kind": kinds[signal]} if signal in kinds else {}
-        for cp in detectors.change_points(series, **keywords):
+        kind = kinds.get(signal, "gauge")
+        detail = _label_detail(labels)
+        for cp in detectors.change_points(series, kind=kind):
             findings.append(
                 Finding(
                     signal=signal,
                     broker=broker,
                     kind="change_point",
-                    at=utc(pd.Timestamp(cp.at).to_pydatetime()),
+                    at=_when(cp.at),
                     before=float(cp.before),
                     after=float(cp.after),
                     direction=cp.direction if cp.direction in ("up", "down") else "none",
                     score=float(cp.score),
-                    detail=_label_detail(labels),
+                    detail=_with_measure(detail, cp.measure),
+                )
+            )
+        if with_anomalies and kind not in ("state", "lag"):
+            for anomaly in detectors.anomalies(series, kind="counter" if kind == "counter" else "gauge"):
+                findings.append(
+                    Finding(
+                        signal=signal,
+                        broker=broker,
+                        kind="anomaly",
+                        at=_when(anomaly.at),
+                        end=_when(anomaly.end),
+                        before=float(anomaly.expected),
+                        after=float(anomaly.value),
+                        direction=anomaly.direction,
+                        score=float(anomaly.score),
+                        detail=detail,
+                    )
+                )
+    return findings
+
+
+def detect_bursts(
+    counts: pd.DataFrame, freq: str = "15s", start: datetime | None = None, end: datetime | None = None
+) -> list[Finding]:
+    """Bursts per (event class, broker) in the frame `event_counts(events, freq)` returns.
+
+    Intervals without events are zeros, over [start, end] when given (the window) so the
+    baseline sees the quiet time too. Findings are named `log:<event class>` (what
+    app.correlate.observe expects of log bursts); before = baseline events per interval,
+    after = the burst's peak count.
+    """
+    findings: list[Finding] = []
+    if counts.empty:
+        return findings
+    frame = counts.assign(broker=counts["broker"].astype("object").where(counts["broker"].notna(), None))
+    for (event_class, broker), group in frame.groupby(["event_class", "broker"], dropna=False, sort=True):
+        series = group.groupby("ts")["count"].sum().astype(float).sort_index()
+        first = pd.Timestamp(start).floor(freq) if start is not None else series.index[0]
+        last = pd.Timestamp(end).floor(freq) if end is not None else series.index[-1]
+        series = series.reindex(pd.date_range(min(first, series.index[0]), max(last, series.index[-1]), freq=freq),
+                                fill_value=0.0)
+        for burst in detectors.bursts(series):
+            findings.append(
+                Finding(
+                    signal=f"log:{event_class}",
+                    broker=None if broker is None or pd.isna(broker) else str(broker),
+                    kind="burst",
+                    at=_when(burst.start),
+                    end=_when(burst.end),
+                    before=float(burst.baseline),
+                    after=float(burst.peak),
+                    direction="up",
+                    score=float(burst.score),
+                    detail=f"count={burst.count}",
                 )
             )
     return findings
+
+
+def _when(label: object) -> datetime:
+    return utc(pd.Timestamp(label).to_pydatetime())
+
+
+def _with_measure(detail: str, measure: str) -> str:
+    """Say when before/after are not plain levels (a counter's rate, a lag's slope)."""
+    if measure in ("level", "state"):
+        return detail
+    return f"{detail};measure={measure}" if detail else f"measure={measure}"
 
 
 def event_counts(events: list[LogEvent], freq: str = "15s") -> pd.DataFrame:
