@@ -66,6 +66,8 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
             reports=[*metrics.reports, *logs.reports],
             focus=None if broker in (None, "all") else broker,
             queries=queries,
+            metrics=metrics.frame,
+            step_seconds=metrics.step_seconds or None,
         ),
     )
     return Diagnosis(incident, findings, events, metrics.frame, logs.frame, timings)
