@@ -38,6 +38,9 @@ class AnthropicBackend:
             api_key=api_key, timeout=timeout, max_retries=max_retries, **client_options
         )
 
+    def close(self) -> None:
+        self._client.close()
+
     def complete(self, system: str, user: str, schema: dict[str, Any], max_tokens: int) -> Completion:
         try:
             message = self._client.messages.create(

@@ -124,6 +124,7 @@ def write_note(
     tz = tz or config.tz()
     if incident.status == "quiet" or mode == "template":
         return _template(incident, config, now, tz, checked)
+    owned = backend is None
     if backend is None:
         backend = make_backend(config.llm)
     if backend is None:
@@ -132,7 +133,11 @@ def write_note(
                 "--note llm needs an LLM: set ANTHROPIC_API_KEY, or LENS_LLM_BASE_URL and LENS_LLM_MODEL"
             )
         return _template(incident, config, now, tz, checked)
-    outcome = _llm_draft(incident, backend, config.llm, tz)
+    try:
+        outcome = _llm_draft(incident, backend, config.llm, tz)
+    finally:
+        if owned and hasattr(backend, "close"):
+            backend.close()
     if outcome.draft is None:
         return _template(
             incident, config, now, tz, checked, fallback=outcome.reason, usage=outcome.usage, backend=backend
