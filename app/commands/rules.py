@@ -1,8 +1,8 @@
 """`python -m app rules`: regenerate the rule files and dashboards, test them, or fit rules to an incident.
 
-    python -m app rules generate [--check]      write (or, with --check, diff) recording_rules/ and grafana/
-    python -m app rules test                    promtool check rules + promtool test rules
-    python -m app rules for-incident --bundle B [--from T --to T --broker N] [--out DIR]
+python -m app rules generate [--check]      write (or, with --check, diff) recording_rules/ and grafana/
+python -m app rules test                    promtool check rules + promtool test rules
+python -m app rules for-incident --bundle B [--from T --to T --broker N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -16,10 +16,18 @@ from app.commands.common import add_window_arguments, open_source, window_from_a
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = sub.add_parser("rules", help="generate/test Prometheus rules and dashboards; rules for an incident")
-    parser.add_argument("action", nargs="?", choices=["generate", "test", "for-incident"],
-                        help="default: for-incident when a source is given")
-    parser.add_argument("--check", action="store_true", help="generate: fail with a diff if committed files differ")
+    parser = sub.add_parser(
+        "rules", help="generate/test Prometheus rules and dashboards; rules for an incident"
+    )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["generate", "test", "for-incident"],
+        help="default: for-incident when a source is given",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="generate: fail with a diff if committed files differ"
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--bundle", help="a recorded bundle directory (for-incident)")
     source.add_argument("--prometheus", help="Prometheus base URL (for-incident, live)")
@@ -27,16 +35,24 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--cluster", help="cluster label value (live)")
     add_window_arguments(parser)
     parser.add_argument("--broker", default="all", help="broker id to focus on, or 'all' (default)")
-    parser.add_argument("--margin", type=float, default=0.5,
-                        help="threshold position between normal (0) and observed (1); default 0.5")
-    parser.add_argument("--out", help="for-incident: write incident.rules.yml and incident.rules.test.yml here")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=0.5,
+        help="threshold position between normal (0) and observed (1); default 0.5",
+    )
+    parser.add_argument(
+        "--out", help="for-incident: write incident.rules.yml and incident.rules.test.yml here"
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     action = args.action or ("for-incident" if (args.bundle or args.prometheus) else None)
     if action is None:
-        raise UsageError("say what to do: rules generate [--check] | rules test | rules for-incident --bundle DIR")
+        raise UsageError(
+            "say what to do: rules generate [--check] | rules test | rules for-incident --bundle DIR"
+        )
     if action == "generate":
         return _generate(args.check)
     if action == "test":
@@ -51,8 +67,10 @@ def _generate(check: bool) -> int:
         text = generate.diff()
         if text:
             sys.stdout.write(text)
-            print("generated files differ from the committed ones; run `python -m app rules generate`",
-                  file=sys.stderr)
+            print(
+                "generated files differ from the committed ones; run `python -m app rules generate`",
+                file=sys.stderr,
+            )
             return 1
         print("generated files are up to date")
         return 0

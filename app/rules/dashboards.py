@@ -25,10 +25,22 @@ APP_LINK = "${app_url}/?cluster=${cluster}&broker=${broker}&from=${__from}&to=${
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 DASHBOARD_DIR = "grafana/dashboards"
 UNITS = {
-    "partitions": "short", "per_second": "ops", "controllers": "short", "elections": "short",
-    "ratio": "percentunit", "bytes_per_second": "Bps", "messages_per_second": "short",
-    "milliseconds": "ms", "requests_per_second": "reqps", "messages": "short", "seconds": "s",
-    "cores": "short", "files": "short", "node_id": "short", "epoch": "short", "bool": "short",
+    "partitions": "short",
+    "per_second": "ops",
+    "controllers": "short",
+    "elections": "short",
+    "ratio": "percentunit",
+    "bytes_per_second": "Bps",
+    "messages_per_second": "short",
+    "milliseconds": "ms",
+    "requests_per_second": "reqps",
+    "messages": "short",
+    "seconds": "s",
+    "cores": "short",
+    "files": "short",
+    "node_id": "short",
+    "epoch": "short",
+    "bool": "short",
 }
 
 
@@ -41,25 +53,66 @@ class Board:
 
 
 BOARDS = (
-    Board("kil-broker-health", "Kafka / Broker health",
-          "Is each broker up, and how busy is its request path?",
-          ("broker_up", "active_controller", "request_handler_idle", "network_processor_idle",
-           "bytes_in_rate", "bytes_out_rate", "messages_in_rate", "produce_request_rate", "fetch_request_rate",
-           "produce_latency_p99", "fetch_consumer_latency_p99", "fetch_follower_latency_p99",
-           "log_flush_time_p99", "open_fds_ratio")),
-    Board("kil-replication", "Kafka / Replication and ISR",
-          "Under-replicated, under-min-ISR and offline partitions, ISR churn, controller health.",
-          ("under_replicated_partitions", "under_min_isr_partitions", "offline_partitions", "isr_shrink_rate",
-           "isr_expand_rate", "leader_count", "partition_count", "active_controller_count",
-           "controller_changes", "unclean_leader_elections", "raft_current_leader", "raft_current_epoch",
-           "raft_commit_latency")),
-    Board("kil-consumer-lag", "Kafka / Consumer lag",
-          "How far behind each consumer group is, in messages and in seconds, and whether it is growing.",
-          ("consumer_lag_sum", "consumer_lag_max_partition", "consumer_lag_growth", "consumer_lag_seconds")),
-    Board("kil-jvm-gc", "Kafka / JVM and GC",
-          "Garbage collection time and rate, heap, CPU and file descriptors per broker.",
-          ("gc_time_fraction", "gc_count_rate", "old_gc_count_rate", "heap_used_ratio", "process_cpu",
-           "open_fds")),
+    Board(
+        "kil-broker-health",
+        "Kafka / Broker health",
+        "Is each broker up, and how busy is its request path?",
+        (
+            "broker_up",
+            "active_controller",
+            "request_handler_idle",
+            "network_processor_idle",
+            "bytes_in_rate",
+            "bytes_out_rate",
+            "messages_in_rate",
+            "produce_request_rate",
+            "fetch_request_rate",
+            "produce_latency_p99",
+            "fetch_consumer_latency_p99",
+            "fetch_follower_latency_p99",
+            "log_flush_time_p99",
+            "open_fds_ratio",
+        ),
+    ),
+    Board(
+        "kil-replication",
+        "Kafka / Replication and ISR",
+        "Under-replicated, under-min-ISR and offline partitions, ISR churn, controller health.",
+        (
+            "under_replicated_partitions",
+            "under_min_isr_partitions",
+            "offline_partitions",
+            "isr_shrink_rate",
+            "isr_expand_rate",
+            "leader_count",
+            "partition_count",
+            "active_controller_count",
+            "controller_changes",
+            "unclean_leader_elections",
+            "raft_current_leader",
+            "raft_current_epoch",
+            "raft_commit_latency",
+        ),
+    ),
+    Board(
+        "kil-consumer-lag",
+        "Kafka / Consumer lag",
+        "How far behind each consumer group is, in messages and in seconds, and whether it is growing.",
+        ("consumer_lag_sum", "consumer_lag_max_partition", "consumer_lag_growth", "consumer_lag_seconds"),
+    ),
+    Board(
+        "kil-jvm-gc",
+        "Kafka / JVM and GC",
+        "Garbage collection time and rate, heap, CPU and file descriptors per broker.",
+        (
+            "gc_time_fraction",
+            "gc_count_rate",
+            "old_gc_count_rate",
+            "heap_used_ratio",
+            "process_cpu",
+            "open_fds",
+        ),
+    ),
 )
 
 
@@ -86,13 +139,24 @@ def _variables(cfg: RulesConfig) -> list:
     up = f'broker:up:max{{{cfg.cluster_label}=~"$cluster"}}'
     return [
         db.DatasourceVariable("datasource").label("Prometheus").type("prometheus"),
-        db.QueryVariable("cluster").label("cluster").datasource(DATASOURCE)
-        .query(f"label_values(broker:up:max, {cfg.cluster_label})").refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .include_all(True).all_value(".*"),
-        db.QueryVariable("broker").label("broker").datasource(DATASOURCE)
-        .query(f"label_values({up}, {cfg.broker_label})").refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .include_all(True).all_value(".*").multi(False),
-        db.TextBoxVariable("app_url").label("Incident Lens URL").default_value(DEFAULT_APP_URL)
+        db.QueryVariable("cluster")
+        .label("cluster")
+        .datasource(DATASOURCE)
+        .query(f"label_values(broker:up:max, {cfg.cluster_label})")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .include_all(True)
+        .all_value(".*"),
+        db.QueryVariable("broker")
+        .label("broker")
+        .datasource(DATASOURCE)
+        .query(f"label_values({up}, {cfg.broker_label})")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .include_all(True)
+        .all_value(".*")
+        .multi(False),
+        db.TextBoxVariable("app_url")
+        .label("Incident Lens URL")
+        .default_value(DEFAULT_APP_URL)
         .current(VariableOption(selected=True, text=DEFAULT_APP_URL, value=DEFAULT_APP_URL)),
     ]
 
@@ -120,6 +184,8 @@ def build_dashboard(board: Board, library: Library, cfg: RulesConfig = DEFAULT):
             .unit(UNITS.get(signal.unit, "short"))
             .height(8)
             .span(12)
+            .line_width(1)
+            .fill_opacity(10)
             .with_target(
                 prometheus.Dataquery()
                 .expr(panel_expr(signal_id, signal.scope, cfg))
@@ -127,9 +193,7 @@ def build_dashboard(board: Board, library: Library, cfg: RulesConfig = DEFAULT):
                 .ref_id("A")
                 .datasource(DATASOURCE)
             )
-            .data_links([
-                db.DashboardLink("Open in Kafka Incident Lens").url(APP_LINK).target_blank(True)
-            ])
+            .data_links([db.DashboardLink("Open in Kafka Incident Lens").url(APP_LINK).target_blank(True)])
         )
         builder = builder.with_panel(panel)
     return builder.build()

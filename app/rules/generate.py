@@ -55,7 +55,9 @@ def diff(root: Path = REPO, files: dict[str, str] | None = None) -> str:
         path = root / rel
         old = path.read_text() if path.exists() else ""
         if old != text:
-            out.extend(difflib.unified_diff(old.splitlines(True), text.splitlines(True), f"a/{rel}", f"b/{rel}"))
+            out.extend(
+                difflib.unified_diff(old.splitlines(True), text.splitlines(True), f"a/{rel}", f"b/{rel}")
+            )
             if not path.exists():
                 out.append(f"(missing: {rel})\n")
     return "".join(out)

@@ -19,7 +19,11 @@ class TemplateError(ValueError):
 
 
 def go_g4(value: float) -> str:
-    """Go's fmt %.4g (same as C's for finite values)."""
+    """Go's fmt %.4g (same as C's for finite values; Go spells the others +Inf, -Inf, NaN)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
     return "%.4g" % value
 
 

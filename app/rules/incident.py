@@ -84,14 +84,18 @@ def _fmt(value: float) -> str:
 
 def minute_samples(series: pd.Series, start: datetime, end: datetime) -> list[float | None]:
     """Last value per minute from `start`, carried forward (promtool sees no gaps we don't)."""
-    index = pd.date_range(pd.Timestamp(start).floor("min"), pd.Timestamp(end).ceil("min"), freq="1min", tz="UTC")
+    index = pd.date_range(
+        pd.Timestamp(start).floor("min"), pd.Timestamp(end).ceil("min"), freq="1min", tz="UTC"
+    )
     values = series.sort_index()
     values = values[~values.index.duplicated(keep="last")]
     sampled = values.reindex(values.index.union(index)).ffill().reindex(index)
     return [None if pd.isna(v) else float(v) for v in sampled]
 
 
-def first_firing(values: list[float | None], threshold: float, direction: str, for_minutes: int) -> int | None:
+def first_firing(
+    values: list[float | None], threshold: float, direction: str, for_minutes: int
+) -> int | None:
     """The first minute an alert `value <op> threshold` with `for:` would fire (Prometheus semantics)."""
     active_since = None
     for i, v in enumerate(values):
@@ -144,7 +148,9 @@ def rules_for_incident(
 ) -> IncidentRules:
     """Alert rules whose thresholds come from the incident's observed values, with their test."""
     if not 0 < margin < 1:
-        raise ValueError(f"margin {margin} must be between 0 and 1 (a fraction of the normal-to-observed gap)")
+        raise ValueError(
+            f"margin {margin} must be between 0 and 1 (a fraction of the normal-to-observed gap)"
+        )
     library = library or load_library()
     skipped: list[str] = []
     chosen: dict[str, IncidentAlert] = {}
@@ -207,8 +213,20 @@ def rules_for_incident(
             signals=(ev.signal,),
             threshold=f"{op} {_fmt(threshold)}",
         )
-        candidate = IncidentAlert(rule, ev.signal, ev.broker, threshold, direction, float(normal), float(observed),
-                                  series_labels, values, start.to_pydatetime(), fires, float(values[fires]))
+        candidate = IncidentAlert(
+            rule,
+            ev.signal,
+            ev.broker,
+            threshold,
+            direction,
+            float(normal),
+            float(observed),
+            series_labels,
+            values,
+            start.to_pydatetime(),
+            fires,
+            float(values[fires]),
+        )
         gap = abs(observed - normal)
         if ev.signal not in chosen or gap > abs(chosen[ev.signal].observed - chosen[ev.signal].normal):
             chosen[ev.signal] = candidate
@@ -226,8 +244,9 @@ def rules_for_incident(
 
 
 def _promtool_values(values: list[float | None]) -> str:
-    return " ".join("_" if v is None else _fmt(v) if not math.isinf(v) else ("Inf" if v > 0 else "-Inf")
-                    for v in values)
+    return " ".join(
+        "_" if v is None else _fmt(v) if not math.isinf(v) else ("Inf" if v > 0 else "-Inf") for v in values
+    )
 
 
 def _test_yaml(alerts: list[IncidentAlert], cfg: RulesConfig) -> str:
@@ -235,24 +254,36 @@ def _test_yaml(alerts: list[IncidentAlert], cfg: RulesConfig) -> str:
     for a in alerts:
         labels = {**a.series_labels, "severity": a.rule.severity}
         inner = ",".join(f'{k}="{v}"' for k, v in sorted(a.series_labels.items()))
-        tests.append({
-            "name": f"{a.rule.alert}: silent at {a.fires_at - 1}m, firing at {a.fires_at}m "
-                    f"(recorded series from {iso(a.start)})",
-            "interval": "1m",
-            "input_series": [{"series": f"{record_for(a.signal, cfg).record}{{{inner}}}",
-                              "values": _promtool_values(a.values)}],
-            "alert_rule_test": [
-                {"eval_time": f"{max(a.fires_at - 1, 0)}m", "alertname": a.rule.alert, "exp_alerts": []},
-                {"eval_time": f"{a.fires_at}m", "alertname": a.rule.alert, "exp_alerts": [{
-                    "exp_labels": labels,
-                    "exp_annotations": {
-                        "summary": a.rule.summary,
-                        "description": expand(a.rule.description, labels, a.value_at_fire),
-                        "runbook_url": cfg.runbook_url(a.rule.runbook),
+        tests.append(
+            {
+                "name": f"{a.rule.alert}: silent at {a.fires_at - 1}m, firing at {a.fires_at}m "
+                f"(recorded series from {iso(a.start)})",
+                "interval": "1m",
+                "input_series": [
+                    {
+                        "series": f"{record_for(a.signal, cfg).record}{{{inner}}}",
+                        "values": _promtool_values(a.values),
+                    }
+                ],
+                "alert_rule_test": [
+                    {"eval_time": f"{max(a.fires_at - 1, 0)}m", "alertname": a.rule.alert, "exp_alerts": []},
+                    {
+                        "eval_time": f"{a.fires_at}m",
+                        "alertname": a.rule.alert,
+                        "exp_alerts": [
+                            {
+                                "exp_labels": labels,
+                                "exp_annotations": {
+                                    "summary": a.rule.summary,
+                                    "description": expand(a.rule.description, labels, a.value_at_fire),
+                                    "runbook_url": cfg.runbook_url(a.rule.runbook),
+                                },
+                            }
+                        ],
                     },
-                }]},
-            ],
-        })
+                ],
+            }
+        )
     doc = {"rule_files": ["incident.rules.yml"], "evaluation_interval": "1m", "tests": tests}
     return "# promtool test rules incident.rules.test.yml (next to incident.rules.yml)\n" + dump(doc)
 

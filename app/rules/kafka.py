@@ -43,8 +43,12 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
     drop = cfg.without
     lag_drop = cfg.without_plus("topic", "partition")
     return [
-        Record("under_replicated_partitions", "broker:kafka_server_replicamanager_underreplicatedpartitions:sum"),
-        Record("under_min_isr_partitions", "broker:kafka_server_replicamanager_underminisrpartitioncount:sum"),
+        Record(
+            "under_replicated_partitions", "broker:kafka_server_replicamanager_underreplicatedpartitions:sum"
+        ),
+        Record(
+            "under_min_isr_partitions", "broker:kafka_server_replicamanager_underminisrpartitioncount:sum"
+        ),
         Record("offline_partitions", "broker:kafka_controller_kafkacontroller_offlinepartitionscount:sum"),
         Record("isr_shrink_rate", f"broker:kafka_server_replicamanager_isrshrinks:rate{w}", baseline=True),
         Record("isr_expand_rate", f"broker:kafka_server_replicamanager_isrexpands:rate{w}"),
@@ -55,8 +59,14 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             expr=f"sum without ({cfg.without_plus(cfg.broker_label)}) "
             f'(kafka_controller_kafkacontroller_activecontrollercount{{{cfg.broker_label}=~".+"}})',
         ),
-        Record("controller_changes", f"broker:kafka_controller_kafkacontroller_newactivecontrollerscount:increase{w}"),
-        Record("unclean_leader_elections", f"broker:kafka_controller_controllerstats_uncleanleaderelections:rate{w}"),
+        Record(
+            "controller_changes",
+            f"broker:kafka_controller_kafkacontroller_newactivecontrollerscount:increase{w}",
+        ),
+        Record(
+            "unclean_leader_elections",
+            f"broker:kafka_controller_controllerstats_uncleanleaderelections:rate{w}",
+        ),
         Record("leader_count", "broker:kafka_server_replicamanager_leadercount:sum"),
         Record("partition_count", "broker:kafka_server_replicamanager_partitioncount:sum"),
         Record(
@@ -64,10 +74,16 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             f"broker:kafka_server_kafkarequesthandlerpool_requesthandleravgidlepercent:ratio_rate{w}",
             op="max",
         ),
-        Record("network_processor_idle", "broker:kafka_network_socketserver_networkprocessoravgidlepercent:max", op="max"),
+        Record(
+            "network_processor_idle",
+            "broker:kafka_network_socketserver_networkprocessoravgidlepercent:max",
+            op="max",
+        ),
         Record("bytes_in_rate", f"broker:kafka_server_brokertopicmetrics_bytesin:rate{w}", baseline=True),
         Record("bytes_out_rate", f"broker:kafka_server_brokertopicmetrics_bytesout:rate{w}"),
-        Record("messages_in_rate", f"broker:kafka_server_brokertopicmetrics_messagesin:rate{w}", baseline=True),
+        Record(
+            "messages_in_rate", f"broker:kafka_server_brokertopicmetrics_messagesin:rate{w}", baseline=True
+        ),
         Record(
             "produce_latency_p99",
             "broker_request:kafka_network_requestmetrics_totaltimems:p99",
@@ -76,10 +92,16 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             f'{{quantile="0.99",request=~"Produce|FetchConsumer|FetchFollower",{cfg.broker_label}=~".+"}})',
             matchers='request="Produce"',
         ),
-        Record("fetch_consumer_latency_p99", "broker_request:kafka_network_requestmetrics_totaltimems:p99",
-               matchers='request="FetchConsumer"'),
-        Record("fetch_follower_latency_p99", "broker_request:kafka_network_requestmetrics_totaltimems:p99",
-               matchers='request="FetchFollower"'),
+        Record(
+            "fetch_consumer_latency_p99",
+            "broker_request:kafka_network_requestmetrics_totaltimems:p99",
+            matchers='request="FetchConsumer"',
+        ),
+        Record(
+            "fetch_follower_latency_p99",
+            "broker_request:kafka_network_requestmetrics_totaltimems:p99",
+            matchers='request="FetchFollower"',
+        ),
         Record(
             "produce_request_rate",
             f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
@@ -87,15 +109,27 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             f'{{request=~"Produce|FetchConsumer",{cfg.broker_label}=~".+"}}[{w}]))',
             matchers='request="Produce"',
         ),
-        Record("fetch_request_rate", f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
-               matchers='request="FetchConsumer"'),
+        Record(
+            "fetch_request_rate",
+            f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
+            matchers='request="FetchConsumer"',
+        ),
         Record("log_flush_time_p99", "broker:kafka_log_logflushstats_logflushrateandtimems:p99", op="max"),
-        Record("consumer_lag_sum", "group:kafka_consumergroup_lag:sum",
-               expr=f"sum without ({lag_drop}) (kafka_consumergroup_lag)"),
-        Record("consumer_lag_max_partition", "group:kafka_consumergroup_lag:max",
-               expr=f"max without ({lag_drop}) (kafka_consumergroup_lag)"),
-        Record("consumer_lag_growth", f"group:kafka_consumergroup_lag:deriv{w}",
-               expr=f"sum without ({lag_drop}) (deriv(kafka_consumergroup_lag[{w}]))"),
+        Record(
+            "consumer_lag_sum",
+            "group:kafka_consumergroup_lag:sum",
+            expr=f"sum without ({lag_drop}) (kafka_consumergroup_lag)",
+        ),
+        Record(
+            "consumer_lag_max_partition",
+            "group:kafka_consumergroup_lag:max",
+            expr=f"max without ({lag_drop}) (kafka_consumergroup_lag)",
+        ),
+        Record(
+            "consumer_lag_growth",
+            f"group:kafka_consumergroup_lag:deriv{w}",
+            expr=f"sum without ({lag_drop}) (deriv(kafka_consumergroup_lag[{w}]))",
+        ),
         Record(
             "consumer_lag_seconds",
             "group:kafka_consumergroup_lag_seconds:max",
@@ -104,7 +138,9 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             f" / ignoring (consumergroup) group_left clamp_min(sum without ({cfg.without_plus('partition')})"
             f" (rate(kafka_topic_partition_current_offset[{w}])), 0.001))",
         ),
-        Record("gc_time_fraction", f"broker:jvm_gc_collection_seconds:ratio_rate{w}", baseline=True, drop=("gc",)),
+        Record(
+            "gc_time_fraction", f"broker:jvm_gc_collection_seconds:ratio_rate{w}", baseline=True, drop=("gc",)
+        ),
         Record("gc_count_rate", f"broker:jvm_gc_collection_seconds_count:rate{w}", drop=("gc",)),
         Record("old_gc_count_rate", f"broker:jvm_gc_old_collection_seconds_count:rate{w}", drop=("gc",)),
         Record("heap_used_ratio", "broker:jvm_memory_heap_used_bytes:ratio", drop=("area",)),
@@ -114,7 +150,9 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
         Record("raft_current_leader", "broker:kafka_server_raft_metrics_current_leader:max", op="max"),
         Record("raft_current_epoch", "broker:kafka_server_raft_metrics_current_epoch:max", op="max"),
         Record("raft_commit_latency", "broker:kafka_server_raft_metrics_commit_latency_avg:max", op="max"),
-        Record("raft_election_latency", "broker:kafka_server_raft_metrics_election_latency_avg:max", op="max"),
+        Record(
+            "raft_election_latency", "broker:kafka_server_raft_metrics_election_latency_avg:max", op="max"
+        ),
         Record("broker_up", "broker:up:max", op="max"),
     ]
 
@@ -173,13 +211,24 @@ def recording_rules(library: Library, cfg: RulesConfig = DEFAULT) -> list[Record
 def _baselines(record: str, signal: str, cfg: RulesConfig) -> list[RecordingRule]:
     b = cfg.baseline_window
     return [
-        RecordingRule(f"{record}_avg{b}", f"avg_over_time({record}[{b}])",
-                      f"Baseline: mean of {record} over {b}.", signal=signal),
-        RecordingRule(f"{record}_stddev{b}", f"stddev_over_time({record}[{b}])",
-                      f"Baseline: standard deviation of {record} over {b}.", signal=signal),
-        RecordingRule(f"{record}_median{b}", f"quantile_over_time(0.5, {record}[{b}])",
-                      f"Baseline: median of {record} over {b} (robust to the spikes the mean chases).",
-                      signal=signal),
+        RecordingRule(
+            f"{record}_avg{b}",
+            f"avg_over_time({record}[{b}])",
+            f"Baseline: mean of {record} over {b}.",
+            signal=signal,
+        ),
+        RecordingRule(
+            f"{record}_stddev{b}",
+            f"stddev_over_time({record}[{b}])",
+            f"Baseline: standard deviation of {record} over {b}.",
+            signal=signal,
+        ),
+        RecordingRule(
+            f"{record}_median{b}",
+            f"quantile_over_time(0.5, {record}[{b}])",
+            f"Baseline: median of {record} over {b} (robust to the spikes the mean chases).",
+            signal=signal,
+        ),
     ]
 
 
@@ -249,8 +298,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkaunderreplicatedpartitions",
             signals=("under_replicated_partitions",),
             threshold="> 0",
-            cases=(AlertCase({_m("kafka_server_replicamanager_underreplicatedpartitions"): "0x9 3x40"},
-                             onset=10, labels=_B, value=3),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_server_replicamanager_underreplicatedpartitions"): "0x9 3x40"},
+                    onset=10,
+                    labels=_B,
+                    value=3,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaUnderMinIsrPartitions",
@@ -264,8 +319,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkaunderminisrpartitions",
             signals=("under_min_isr_partitions",),
             threshold="> 0",
-            cases=(AlertCase({_m("kafka_server_replicamanager_underminisrpartitioncount"): "0x9 2x40"},
-                             onset=10, labels=_B, value=2),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_server_replicamanager_underminisrpartitioncount"): "0x9 2x40"},
+                    onset=10,
+                    labels=_B,
+                    value=2,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaOfflinePartitions",
@@ -279,8 +340,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkaofflinepartitions",
             signals=("offline_partitions",),
             threshold="> 0",
-            cases=(AlertCase({_m("kafka_controller_kafkacontroller_offlinepartitionscount"): "0x9 4x40"},
-                             onset=10, labels={"cluster": "c1"}, value=4),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_controller_kafkacontroller_offlinepartitionscount"): "0x9 4x40"},
+                    onset=10,
+                    labels={"cluster": "c1"},
+                    value=4,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaActiveControllerCountNotOne",
@@ -295,11 +362,17 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             signals=("active_controller_count",),
             threshold="!= 1",
             cases=(
-                AlertCase({
-                    _m("kafka_controller_kafkacontroller_activecontrollercount"): "1x9 0x40",
-                    'kafka_controller_kafkacontroller_activecontrollercount{broker="1",cluster="c1",'
-                    'instance="127.0.0.1:7071",job="kafka"}': "0x50",
-                }, onset=10, labels={"cluster": "c1"}, value=0, name="no controller"),
+                AlertCase(
+                    {
+                        _m("kafka_controller_kafkacontroller_activecontrollercount"): "1x9 0x40",
+                        'kafka_controller_kafkacontroller_activecontrollercount{broker="1",cluster="c1",'
+                        'instance="127.0.0.1:7071",job="kafka"}': "0x50",
+                    },
+                    onset=10,
+                    labels={"cluster": "c1"},
+                    value=0,
+                    name="no controller",
+                ),
             ),
         ),
         AlertRule(
@@ -315,8 +388,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkacontrollerchurn",
             signals=("controller_changes",),
             threshold=f"> {t['controller_changes']:g} changes in {w}",
-            cases=(AlertCase({_m("kafka_controller_kafkacontroller_newactivecontrollerscount"): "1x9 2 3 4 5x40"},
-                             onset=12, labels={"cluster": "c1"}, value=3),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_controller_kafkacontroller_newactivecontrollerscount"): "1x9 2 3 4 5x40"},
+                    onset=12,
+                    labels={"cluster": "c1"},
+                    value=3,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaIsrShrinkRateAboveBaseline",
@@ -333,8 +412,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkaisrshrinkrateabovebaseline",
             signals=("isr_shrink_rate",),
             threshold=f"> mean + {sig:g} sd over {b}, and > {t['isr_shrink_min_rate']:g}/s",
-            cases=(AlertCase({_m("kafka_server_replicamanager_isrshrinks_total"): "0x60 30+30x20"},
-                             onset=61, labels=_B, value=0.3),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_server_replicamanager_isrshrinks_total"): "0x60 30+30x20"},
+                    onset=61,
+                    labels=_B,
+                    value=0.3,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaUncleanLeaderElection",
@@ -348,8 +433,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkauncleanleaderelection",
             signals=("unclean_leader_elections",),
             threshold="> 0",
-            cases=(AlertCase({_m("kafka_controller_controllerstats_uncleanleaderelections_total"): "0x10 3x40"},
-                             onset=11, labels=_B, value=0.01),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_controller_controllerstats_uncleanleaderelections_total"): "0x10 3x40"},
+                    onset=11,
+                    labels=_B,
+                    value=0.01,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaBrokerMissing",
@@ -378,10 +469,17 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkaconsumerlaggrowing",
             signals=("consumer_lag_growth", "consumer_lag_sum"),
             threshold=f"growing and > {t['consumer_lag_min']:g} messages",
-            cases=(AlertCase({
-                'kafka_consumergroup_lag{cluster="c1",consumergroup="g1",instance="127.0.0.1:9308",'
-                'job="kafka_exporter",partition="0",topic="orders"}': "0x9 600+600x40",
-            }, onset=11, labels={"cluster": "c1", "consumergroup": "g1"}, value=10),),
+            cases=(
+                AlertCase(
+                    {
+                        'kafka_consumergroup_lag{cluster="c1",consumergroup="g1",instance="127.0.0.1:9308",'
+                        'job="kafka_exporter",partition="0",topic="orders"}': "0x9 600+600x40",
+                    },
+                    onset=11,
+                    labels={"cluster": "c1", "consumergroup": "g1"},
+                    value=10,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaConsumerLagSecondsHigh",
@@ -395,12 +493,19 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkaconsumerlagsecondshigh",
             signals=("consumer_lag_seconds",),
             threshold=f"> {t['consumer_lag_seconds']:g} s",
-            cases=(AlertCase({
-                'kafka_consumergroup_lag{cluster="c1",consumergroup="g1",instance="127.0.0.1:9308",'
-                'job="kafka_exporter",partition="0",topic="orders"}': "0x9 6000x40",
-                'kafka_topic_partition_current_offset{cluster="c1",instance="127.0.0.1:9308",'
-                'job="kafka_exporter",partition="0",topic="orders"}': "0+600x50",
-            }, onset=10, labels={"cluster": "c1", "consumergroup": "g1"}, value=600),),
+            cases=(
+                AlertCase(
+                    {
+                        'kafka_consumergroup_lag{cluster="c1",consumergroup="g1",instance="127.0.0.1:9308",'
+                        'job="kafka_exporter",partition="0",topic="orders"}': "0x9 6000x40",
+                        'kafka_topic_partition_current_offset{cluster="c1",instance="127.0.0.1:9308",'
+                        'job="kafka_exporter",partition="0",topic="orders"}': "0+600x50",
+                    },
+                    onset=10,
+                    labels={"cluster": "c1", "consumergroup": "g1"},
+                    value=600,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaGcTimeFractionHigh",
@@ -414,8 +519,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkagctimefractionhigh",
             signals=("gc_time_fraction",),
             threshold=f"> {t['gc_time_fraction']:g} of wall time",
-            cases=(AlertCase({_m("jvm_gc_collection_seconds_sum", 'gc="G1 Young Generation"'): "0x10 12+12x40"},
-                             onset=13, labels=_B, value=0.2),),
+            cases=(
+                AlertCase(
+                    {_m("jvm_gc_collection_seconds_sum", 'gc="G1 Young Generation"'): "0x10 12+12x40"},
+                    onset=13,
+                    labels=_B,
+                    value=0.2,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaRequestHandlerIdleLow",
@@ -430,15 +541,23 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkarequesthandleridlelow",
             signals=("request_handler_idle",),
             threshold=f"< {t['request_handler_idle_min']:g}",
-            cases=(AlertCase({
-                _m("kafka_server_kafkarequesthandlerpool_requesthandleravgidlepercent_count_total"):
-                    "0+54000000000x20 1086000000000+6000000000x30",
-            }, onset=25, labels=_B, value=0.1),),
+            cases=(
+                AlertCase(
+                    {
+                        _m(
+                            "kafka_server_kafkarequesthandlerpool_requesthandleravgidlepercent_count_total"
+                        ): "0+54000000000x20 1086000000000+6000000000x30",
+                    },
+                    onset=25,
+                    labels=_B,
+                    value=0.1,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaRequestLatencyAboveBaseline",
             expr="broker_request:kafka_network_requestmetrics_totaltimems:p99"
-            f' > broker_request:kafka_network_requestmetrics_totaltimems:p99_avg{b}'
+            f" > broker_request:kafka_network_requestmetrics_totaltimems:p99_avg{b}"
             f" + {sig:g} * broker_request:kafka_network_requestmetrics_totaltimems:p99_stddev{b}"
             f" and broker_request:kafka_network_requestmetrics_totaltimems:p99 > {t['request_latency_min_ms']:g}",
             for_minutes=f["KafkaRequestLatencyAboveBaseline"],
@@ -450,9 +569,18 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkarequestlatencyabovebaseline",
             signals=("produce_latency_p99", "fetch_consumer_latency_p99", "fetch_follower_latency_p99"),
             threshold=f"> mean + {sig:g} sd over {b}, and > {t['request_latency_min_ms']:g} ms",
-            cases=(AlertCase({
-                _m("kafka_network_requestmetrics_totaltimems", 'quantile="0.99",request="Produce"'): "5x120 400x40",
-            }, onset=121, labels={**_B, "quantile": "0.99", "request": "Produce"}, value=400),),
+            cases=(
+                AlertCase(
+                    {
+                        _m(
+                            "kafka_network_requestmetrics_totaltimems", 'quantile="0.99",request="Produce"'
+                        ): "5x120 400x40",
+                    },
+                    onset=121,
+                    labels={**_B, "quantile": "0.99", "request": "Produce"},
+                    value=400,
+                ),
+            ),
         ),
         AlertRule(
             alert="KafkaLogDirOffline",
@@ -466,8 +594,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             runbook="kafkalogdiroffline",
             signals=(),
             threshold="> 0",
-            cases=(AlertCase({_m("kafka_log_logmanager_offlinelogdirectorycount"): "0x9 1x40"},
-                             onset=10, labels=_B, value=1),),
+            cases=(
+                AlertCase(
+                    {_m("kafka_log_logmanager_offlinelogdirectorycount"): "0x9 1x40"},
+                    onset=10,
+                    labels=_B,
+                    value=1,
+                ),
+            ),
         ),
     ]
     return out

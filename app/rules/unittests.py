@@ -38,22 +38,31 @@ def alert_tests(rule: AlertRule, cfg: RulesConfig = DEFAULT) -> list[dict[str, A
     for i, case in enumerate(rule.cases, 1):
         label = case.name or f"case {i}"
         fire_at = case.onset + rule.for_minutes
-        tests.append({
-            "name": f"{rule.alert}: {label}: silent at {silent_minute(rule, case)}m, firing at {fire_at}m "
-                    f"(onset {case.onset}m, for {rule.for_})",
-            "interval": "1m",
-            "input_series": [{"series": s, "values": v} for s, v in sorted(case.series.items())],
-            "alert_rule_test": [
-                {"eval_time": f"{silent_minute(rule, case)}m", "alertname": rule.alert, "exp_alerts": []},
-                {"eval_time": f"{fire_at}m", "alertname": rule.alert,
-                 "exp_alerts": [expected_alert(rule, case, cfg)]},
-            ],
-        })
+        tests.append(
+            {
+                "name": f"{rule.alert}: {label}: silent at {silent_minute(rule, case)}m, firing at {fire_at}m "
+                f"(onset {case.onset}m, for {rule.for_})",
+                "interval": "1m",
+                "input_series": [{"series": s, "values": v} for s, v in sorted(case.series.items())],
+                "alert_rule_test": [
+                    {"eval_time": f"{silent_minute(rule, case)}m", "alertname": rule.alert, "exp_alerts": []},
+                    {
+                        "eval_time": f"{fire_at}m",
+                        "alertname": rule.alert,
+                        "exp_alerts": [expected_alert(rule, case, cfg)],
+                    },
+                ],
+            }
+        )
     return tests
 
 
-def test_file(rule_files: list[str], alerts: list[AlertRule], cfg: RulesConfig = DEFAULT,
-              extra_tests: list[dict[str, Any]] | None = None) -> str:
+def test_file(
+    rule_files: list[str],
+    alerts: list[AlertRule],
+    cfg: RulesConfig = DEFAULT,
+    extra_tests: list[dict[str, Any]] | None = None,
+) -> str:
     doc = {
         "rule_files": rule_files,
         "evaluation_interval": "1m",

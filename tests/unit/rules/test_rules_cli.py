@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from app.cli import main
+from tests.synthetic_bundle import make_bundle
+
+
+def test_generate_check_passes_on_the_committed_tree(capsys):
+    assert main(["rules", "generate", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_for_incident_writes_rules_and_their_test(tmp_path: Path, capsys):
+    bundle = make_bundle(tmp_path / "b")
+    out = tmp_path / "out"
+    assert main(["rules", "for-incident", "--bundle", str(bundle), "--out", str(out)]) == 0
+    rules = yaml.safe_load((out / "incident.rules.yml").read_text())
+    assert rules["groups"][0]["rules"]
+    assert (out / "incident.rules.test.yml").exists()
+    assert "promtool: check and unit test passed" in capsys.readouterr().err
+
+
+def test_rules_without_an_action_is_a_usage_error(capsys):
+    assert main(["rules"]) == 2
+    assert "rules generate" in capsys.readouterr().err
+
+
+def test_bad_window_is_a_usage_error(tmp_path: Path, capsys):
+    bundle = make_bundle(tmp_path / "b")
+    assert main(["rules", "--bundle", str(bundle), "--from", "yesterday-ish"]) == 2
+    assert "error:" in capsys.readouterr().err
