@@ -2,7 +2,7 @@
 
     python bench/tcpd.py              # our defaults vs the published Default / Oracle scores
     python bench/tcpd.py --per-series # plus one line per series
-    python bench/tcpd.py --loo        # leave-one-out choice of the penalty (honest tuning figure)
+    python bench/tcpd.py --loo        # leave-one-out choice of penalty and min_jump (honest tuning figure)
 
 Data, annotations and published per-series scores: /work/shared/datasets/tcpd (see its
 README for the metric definitions implemented below). The 25 univariate series without the
@@ -127,22 +127,20 @@ def evaluate(data, **keywords) -> list[tuple[str, float, float, int, float]]:
     return rows
 
 
-def leave_one_out(data, grid: list[float]) -> tuple[float, float, list[float]]:
-    """Choose the penalty on 24 series (best mean F1 + cover), score the 25th; repeat."""
-    table = {pen: evaluate(data, penalty=pen) for pen in grid}
+def leave_one_out(data, grid: list[dict]) -> tuple[float, float, list[str]]:
+    """Choose the keywords on 24 series (best mean F1 + cover), score the 25th; repeat."""
+    table = [evaluate(data, **keywords) for keywords in grid]
     f1s, covers, chosen = [], [], []
     for i in range(len(data)):
-        def train(pen: float) -> float:
-            rows = [r for j, r in enumerate(table[pen]) if j != i]
-            return float(np.mean([r[1] + r[2] for r in rows]))
+        def train(g: int) -> float:
+            return float(np.mean([r[1] + r[2] for j, r in enumerate(table[g]) if j != i]))
 
-        best = max(grid, key=train)
-        chosen.append(best)
+        best = max(range(len(grid)), key=train)
+        chosen.append(str(grid[best]))
         f1s.append(table[best][i][1])
         covers.append(table[best][i][2])
-    for pen in grid:
-        rows = table[pen]
-        print(f"  penalty {pen:5.2f}: F1 {np.mean([r[1] for r in rows]):.3f}  cover {np.mean([r[2] for r in rows]):.3f}")
+    for keywords, rows in zip(grid, table, strict=True):
+        print(f"  {keywords}: F1 {np.mean([r[1] for r in rows]):.3f}  cover {np.mean([r[2] for r in rows]):.3f}")
     return float(np.mean(f1s)), float(np.mean(covers)), chosen
 
 
@@ -179,11 +177,10 @@ def main() -> None:
           f"({'better' if f1 > best_f1 and cover > best_cover else 'NOT better on both'}); "
           f"target F1 >= 0.80 and cover >= 0.72: {'met' if f1 >= 0.80 and cover >= 0.72 else 'NOT met'}")
     if args.loo:
-        grid = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
+        grid = [{"penalty": p, "min_jump": j} for p in (1.5, 2.0, 3.0, 4.0, 6.0) for j in (0.0, 0.5, 0.7, 1.0)]
         loo_f1, loo_cover, chosen = leave_one_out(data, grid)
-        print(f"leave-one-out penalty choice: F1 {loo_f1:.3f}  cover {loo_cover:.3f}  "
-              f"(penalties chosen: {sorted(set(chosen))})")
-
+        print(f"leave-one-out choice of penalty and min_jump: F1 {loo_f1:.3f}  cover {loo_cover:.3f}  "
+              f"(chosen: {sorted(set(chosen))})")
 
 if __name__ == "__main__":
     main()
