@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from app.model import utc
@@ -77,10 +77,20 @@ def zone_name(local: datetime) -> str:
     return name if name and not name.startswith(("+", "-")) else f"UTC{local:%z}"
 
 
+def is_utc(tz: tzinfo) -> bool:
+    """True when local time is UTC all year (then the note does not repeat it)."""
+    probes = (datetime(2026, 1, 15), datetime(2026, 7, 15))
+    return all(tz.utcoffset(p) in (None, timedelta(0)) for p in probes) and (
+        tz.tzname(probes[0]) or "UTC"
+    ) in ("UTC", "GMT", "Z", "Etc/UTC", "UTC+00:00")
+
+
 def both_times(ts: datetime | None, tz: tzinfo) -> str:
     """`2026-11-01 12:07:30 UTC (13:07:30 CET)`: UTC first, the local time alongside."""
     if ts is None:
         return "unknown"
+    if is_utc(tz):
+        return utc_time(ts)
     local = utc(ts).astimezone(tz)
     same_day = local.date() == utc(ts).date()
     shown = f"{local:%H:%M:%S}" if same_day else f"{local:%Y-%m-%d %H:%M:%S}"

@@ -22,6 +22,7 @@ from app.model import Incident, iso, to_jsonable
 from app.note.backend import Backend, BackendError
 from app.note.check import check_draft
 from app.note.draft import Draft, deterministic_draft, tool_schema
+from app.note.format import is_utc
 from app.note.links import explore_url
 from app.note.prompt import build_prompt
 from app.note.templates import render
@@ -286,6 +287,9 @@ def _render(
         )
     return render(
         "note.md.j2",
+        actions=_merged_actions(incident),
+        checks=_merged_checks(incident),
+        show_local=not is_utc(tz),
         incident=incident,
         draft=draft,
         evidence=evidence,
@@ -295,3 +299,27 @@ def _render(
         origin=origin,
         checked=sorted(checked or []),
     )
+
+
+def _merged_actions(incident: Incident) -> list[dict[str, Any]]:
+    """Each distinct command once, in rank order, with every cause that suggests it."""
+    merged: dict[str, dict[str, Any]] = {}
+    for h in incident.hypotheses:
+        for action in h.actions:
+            entry = merged.setdefault(
+                action.command,
+                {"title": action.title, "command": action.command, "risk": action.risk, "causes": []},
+            )
+            if h.cause not in entry["causes"]:
+                entry["causes"].append(h.cause)
+    return list(merged.values())
+
+
+def _merged_checks(incident: Incident) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for h in incident.hypotheses:
+        for query in h.verification:
+            entry = merged.setdefault(query, {"query": query, "causes": []})
+            if h.cause not in entry["causes"]:
+                entry["causes"].append(h.cause)
+    return list(merged.values())
