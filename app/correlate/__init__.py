@@ -202,7 +202,7 @@ def _to_evidence(
         at=o.at,
         value=float(o.count),
         summary=f"{o.count} x {o.name} on {where}{about}{span}{timing}",
-        query=logql(pack, o.name, o.broker, cluster),
+        query=logql(pack, o.name, o.broker, cluster, o.sample),
         count=o.count,
         sample=o.sample,
     )
@@ -227,15 +227,19 @@ def _hypothesis(
         text += f" Against: {', '.join(against)}."
     if c.first_mover:
         text += f" Broker {c.broker} changed before any other broker."
-    classes = {e.event_class for e in events}
+    samples = _samples(events, c.broker)
     verification: list[str] = []
     for v in c.rule.verification:
         target = c.broker if v.broker == "culprit" else None
         if v.promql:
             for sig in signals_for(pack, v.promql, available)[:2]:
                 verification.append(promql(sig, target, cluster, available))
-        if v.logql and v.logql in classes:
-            verification.append(logql(pack, v.logql, target, cluster))
+        if v.logql and v.logql in samples:
+            on_target = target is None or any(
+                e.event_class == v.logql and target in (e.source_broker, e.broker) for e in events
+            )
+            where = target if on_target else None
+            verification.append(logql(pack, v.logql, where, cluster, samples[v.logql]))
     verification = [q for q in dict.fromkeys(verification) if q]
     culprit = c.broker or "<broker>"
     actions = [
@@ -251,6 +255,14 @@ def _hypothesis(
         verification=verification,
         actions=actions,
     )
+
+
+def _samples(events: list[LogEvent], broker: str | None) -> dict[str, str]:
+    """One line per event class, preferring the culprit's own stream (for its LogQL filter)."""
+    out: dict[str, str] = {}
+    for e in sorted(events, key=lambda e: (e.source_broker != broker, e.ts is None, e.ts or 0, e.line)):
+        out.setdefault(e.event_class, e.line)
+    return out
 
 
 def _summary(top: Candidate, p: float, observations: list[Observation], focus: str | None) -> str:

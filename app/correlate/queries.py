@@ -34,17 +34,35 @@ def promql(signal: str, broker: str | None, cluster: str, available: dict[str, s
     return rendered or reference
 
 
-def logql(pack: Pack, event_class: str, broker: str | None, cluster: str) -> str:
+def logql(pack: Pack, event_class: str, broker: str | None, cluster: str, sample: str = "") -> str:
+    """LogQL selecting the class's lines on `broker` (all brokers when None).
+
+    The pack's line filter is used when it matches a real line of the class (`sample`); otherwise
+    a literal phrase of that line, so the query is known to select what the evidence saw.
+    """
     rendered = _library_logql(event_class, broker, cluster)
     if rendered:
         return rendered
-    labels = []
-    if cluster:
-        labels.append(f'cluster="{escape_label(cluster)}"')
-    labels.append(f'broker="{escape_label(broker)}"' if broker else 'broker=~".+"')
-    selector = "{" + ", ".join(labels) + "}"
-    pattern = pack.log_filters.get(event_class)
-    return f'{selector} |~ "{escape_label(pattern)}"' if pattern else selector
+    stream = _selector(cluster, broker)
+    pattern = pack.log_filters.get(event_class, "")
+    if sample and (not pattern or not re.search(pattern, sample)):
+        phrase = _phrase(sample)
+        return f'{stream} |= "{escape_label(phrase)}"' if phrase else stream
+    return f'{stream} |~ "{escape_label(pattern)}"' if pattern else stream
+
+
+def _phrase(line: str) -> str:
+    """The longest run of plain words in a line (no digits, ids or punctuation): its template."""
+    runs = re.findall(r"[A-Za-z][A-Za-z ]{6,}[A-Za-z]", line)
+    return max(runs, key=len).strip() if runs else ""
+
+
+def _selector(cluster: str, broker: str | None) -> str:
+    try:
+        from app.logql import LogLabels, selector
+    except ImportError:
+        return "{" + (f'broker="{escape_label(broker)}"' if broker else 'broker=~".+"') + "}"
+    return selector(LogLabels(), cluster or None, [broker] if broker else None)
 
 
 def _library_promql(signal: str, broker: str, cluster: str, reference: str) -> str | None:
