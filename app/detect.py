@@ -113,7 +113,7 @@ def detect_bursts(
 
 
 def _when(label: object) -> datetime:
-    return utc(pd.Timestamp(label).to_pydatetime())
+    return utc(pd.Timestamp(label).to_pydatetime(warn=False))
 
 
 def _with_measure(detail: str, measure: str) -> str:
