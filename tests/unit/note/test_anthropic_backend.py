@@ -71,9 +71,7 @@ def test_good_answer_becomes_the_note_with_tokens_and_cost():
     assert note.usage.cost_usd == pytest.approx((2345 * 3 + 412 * 15) / 1e6)
     md = note.markdown
     assert md.startswith("# Broker 2 down, 12 partitions under-replicated\n")
-    assert (
-        "| 2026-11-01 12:07:31 UTC | Brokers 1 and 3 could not reach broker 2 and shrank the ISR" in md
-    )
+    assert "| 2026-11-01 12:07:31 UTC | Brokers 1 and 3 could not reach broker 2 and shrank the ISR" in md
     assert "1. **Broker 2 process down** (high): The scrape target went to 0" in md
     assert (
         "_Drafted by claude-sonnet-4-6 from the evidence above (2,345 input + 412 output tokens in 1 call, "
