@@ -94,21 +94,21 @@ def deterministic_draft(incident: Incident) -> Draft:
         title = f"{fmt.humanize(top.cause).capitalize()}{where}"
     else:
         title = f"Kafka signals changed{where}"
-    impact = Claim(text=incident.summary or title, evidence=top_ids)
+    impact = Claim(text=_cut(incident.summary or title, 400), evidence=top_ids)
     timeline = [
         Claim(text=_evidence_line(e), evidence=[e.id])
         for e in sorted(incident.evidence, key=lambda e: e.at)[:12]
     ] or [Claim(text="No change was detected.", evidence=top_ids)]
     causes = [
         Cause(
-            cause=fmt.humanize(h.cause) if h.cause else "unknown",
+            cause=_cut(fmt.humanize(h.cause), 120) if h.cause else "unknown",
             likelihood=fmt.level(h.confidence),
-            text=h.summary or f"Confidence {fmt.pct(h.confidence)} from the cited evidence.",
+            text=_cut(h.summary, 400) or f"Confidence {fmt.pct(h.confidence)} from the cited evidence.",
             evidence=h.evidence[:12] or top_ids,
         )
         for h in incident.hypotheses[:5]
     ] or [Cause(cause="unknown", likelihood="low", text="No rule matched the evidence.", evidence=top_ids)]
-    return Draft(title=title[:120], impact=impact, timeline=timeline, causes=causes)
+    return Draft(title=_cut(title, 120), impact=impact, timeline=timeline, causes=causes)
 
 
 def _evidence_line(e) -> str:
@@ -120,3 +120,8 @@ def _evidence_line(e) -> str:
         return f"{fmt.humanize(e.signal)}{where}:{change}"[:400]
     times = f" ×{e.count}" if e.count > 1 else ""
     return f"{fmt.humanize(e.signal)}{where}{times}"[:400]
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

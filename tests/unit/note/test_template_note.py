@@ -172,3 +172,15 @@ def test_note_json_form_round_trips():
     assert data["draft"]["impact"]["evidence"] == ["E1", "E2", "E3", "E4", "E5"]
     assert data["generated_at"] == "2026-11-02T09:00:00.000Z"
     assert isinstance(Incident.from_json(broker_down().to_json()), Incident)
+
+
+def test_long_texts_from_correlation_are_cut_not_rejected():
+    incident = broker_down()
+    long = dataclasses.replace(
+        incident,
+        summary="word " * 200,
+        hypotheses=[dataclasses.replace(incident.hypotheses[0], cause="c" * 300, summary="s" * 900)],
+    )
+    md = note(long).markdown
+    assert "…" in md
+    assert "## Likely causes" in md
