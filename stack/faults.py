@@ -39,8 +39,16 @@ from typing import Protocol
 from stack import load
 
 CAUSES = (
-    "broker_down", "broker_hung", "controller_failover", "gc_pressure", "consumer_stalled",
-    "slow_follower", "traffic_surge", "rebalance_storm", "under_min_isr", "log_dir_failure",
+    "broker_down",
+    "broker_hung",
+    "controller_failover",
+    "gc_pressure",
+    "consumer_stalled",
+    "slow_follower",
+    "traffic_surge",
+    "rebalance_storm",
+    "under_min_isr",
+    "log_dir_failure",
     "network_partition",
 )
 
@@ -105,8 +113,9 @@ def _wait_dead(pid: int, timeout_s: float = 15.0) -> None:
 def _admin(ctx: FaultContext):
     from kafka.admin import KafkaAdminClient
 
-    return KafkaAdminClient(bootstrap_servers=ctx.ops.bootstrap, request_timeout_ms=15000,
-                            client_id="kil-faults")
+    return KafkaAdminClient(
+        bootstrap_servers=ctx.ops.bootstrap, request_timeout_ms=15000, client_id="kil-faults"
+    )
 
 
 def active_controller(bootstrap: str, timeout_s: float = 30.0) -> str:
@@ -118,8 +127,9 @@ def active_controller(bootstrap: str, timeout_s: float = 30.0) -> str:
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000,
-                                     client_id="kil-faults")
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, request_timeout_ms=10000, client_id="kil-faults"
+            )
             try:
                 quorum = admin.describe_metadata_quorum()
             finally:
@@ -251,9 +261,22 @@ class GcPressure(Fault):
         offset = log_path.stat().st_size if log_path.exists() else 0
         log_file = open(log_path, "ab")
         proc = subprocess.Popen(
-            ["java", "-Xmx32m", "-XX:TieredStopAtLevel=1", "--add-exports",
-             "jdk.attach/sun.tools.attach=ALL-UNNAMED", str(GC_TOOL), str(pid), str(interval_ms), "3600"],
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            [
+                "java",
+                "-Xmx32m",
+                "-XX:TieredStopAtLevel=1",
+                "--add-exports",
+                "jdk.attach/sun.tools.attach=ALL-UNNAMED",
+                str(GC_TOOL),
+                str(pid),
+                str(interval_ms),
+                "3600",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log_file.close()
         ctx.state["proc"] = proc
         # the single-file launch compiles first; the fault starts with the first collection
@@ -293,8 +316,20 @@ class RebalanceStorm(Fault):
         roles = []
         for n in range(members):
             role = f"churn-{group}-{n}"
-            load.spawn(ctx.ops.run_dir, role, ["churn", "--bootstrap", ctx.ops.bootstrap, "--group", group,
-                                               "--period-s", str(4 + 2 * n), *topics])
+            load.spawn(
+                ctx.ops.run_dir,
+                role,
+                [
+                    "churn",
+                    "--bootstrap",
+                    ctx.ops.bootstrap,
+                    "--group",
+                    group,
+                    "--period-s",
+                    str(4 + 2 * n),
+                    *topics,
+                ],
+            )
             roles.append(role)
         ctx.state["roles"] = roles
         return None
@@ -317,8 +352,10 @@ def _throttle(ctx: FaultContext, brokers: list[str], rate: int | None) -> None:
             broker_cfg = {"follower.replication.throttled.rate": str(rate)}
             topic_cfg = {"follower.replication.throttled.replicas": "*"}
         resources = [ConfigResource(ConfigResourceType.BROKER, b, configs=dict(broker_cfg)) for b in brokers]
-        resources += [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=dict(topic_cfg))
-                      for t in load.DEFAULT.topics]
+        resources += [
+            ConfigResource(ConfigResourceType.TOPIC, t.name, configs=dict(topic_cfg))
+            for t in load.DEFAULT.topics
+        ]
         admin.alter_configs(resources, raise_on_unknown=False)
     finally:
         admin.close()
@@ -382,8 +419,19 @@ class LogDirFailure(Fault):
 
 
 FAULTS: dict[str, Callable[[], Fault]] = {
-    f.cause: f for f in (BrokerDown, BrokerHung, ControllerFailover, ConsumerStalled, TrafficSurge,
-                         GcPressure, RebalanceStorm, SlowFollower, UnderMinIsr, LogDirFailure)
+    f.cause: f
+    for f in (
+        BrokerDown,
+        BrokerHung,
+        ControllerFailover,
+        ConsumerStalled,
+        TrafficSurge,
+        GcPressure,
+        RebalanceStorm,
+        SlowFollower,
+        UnderMinIsr,
+        LogDirFailure,
+    )
 }
 
 

@@ -76,8 +76,9 @@ def ensure_topics(bootstrap: str, config: LoadConfig = DEFAULT, timeout_s: float
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000,
-                                     client_id="kil-load-admin")
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, request_timeout_ms=15000, client_id="kil-load-admin"
+            )
         except KafkaError as exc:  # brokers still starting
             last = exc
             time.sleep(2)
@@ -85,8 +86,12 @@ def ensure_topics(bootstrap: str, config: LoadConfig = DEFAULT, timeout_s: float
         try:
             existing = set(admin.list_topics())
             wanted = [
-                NewTopic(t.name, t.partitions, REPLICATION_FACTOR,
-                         topic_configs={"min.insync.replicas": str(MIN_INSYNC_REPLICAS)})
+                NewTopic(
+                    t.name,
+                    t.partitions,
+                    REPLICATION_FACTOR,
+                    topic_configs={"min.insync.replicas": str(MIN_INSYNC_REPLICAS)},
+                )
                 for t in config.topics
                 if t.name not in existing
             ]
@@ -101,8 +106,10 @@ def ensure_topics(bootstrap: str, config: LoadConfig = DEFAULT, timeout_s: float
             time.sleep(2)
         finally:
             admin.close()
-    raise LoadError(f"could not create load topics on {bootstrap} within {timeout_s:.0f}s: {last}; "
-                    "is the stack up (`python -m stack status`)?")
+    raise LoadError(
+        f"could not create load topics on {bootstrap} within {timeout_s:.0f}s: {last}; "
+        "is the stack up (`python -m stack status`)?"
+    )
 
 
 # --------------------------------------------------------------------------- process control
@@ -149,8 +156,15 @@ def spawn(run_dir: str | Path, role: str, args: list[str]) -> int:
     out = open(d / f"{role}.log", "ab")
     repo = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "stack.load", *args], stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=repo, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stack.load", *args],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=repo,
+        env=env,
+    )
     out.close()
     (d / f"{role}.pid").write_text(str(proc.pid))
     return proc.pid
@@ -217,14 +231,39 @@ def start(bootstrap: str, run_dir: str | Path, config: LoadConfig = DEFAULT) -> 
     """Create the topics, then start the producer and one consumer per group (idempotent)."""
     ensure_topics(bootstrap, config)
     write_control(run_dir, rate_multiplier=1.0)
-    pids = {"producer": spawn(run_dir, "producer", ["produce", "--bootstrap", bootstrap,
-                                                       "--run-dir", str(run_dir), "--rate", str(config.rate),
-                                                       "--message-bytes", str(config.message_bytes)])}
+    pids = {
+        "producer": spawn(
+            run_dir,
+            "producer",
+            [
+                "produce",
+                "--bootstrap",
+                bootstrap,
+                "--run-dir",
+                str(run_dir),
+                "--rate",
+                str(config.rate),
+                "--message-bytes",
+                str(config.message_bytes),
+            ],
+        )
+    }
     for group, topics in config.groups.items():
         role = consumer_role(group)
-        pids[role] = spawn(run_dir, role, ["consume", "--bootstrap", bootstrap, "--group", group,
-                                           "--session-timeout-ms", str(config.session_timeout_ms),
-                                           *topics])
+        pids[role] = spawn(
+            run_dir,
+            role,
+            [
+                "consume",
+                "--bootstrap",
+                bootstrap,
+                "--group",
+                group,
+                "--session-timeout-ms",
+                str(config.session_timeout_ms),
+                *topics,
+            ],
+        )
     return pids
 
 
@@ -249,13 +288,21 @@ class _Stop:
         self.requested = True
 
 
-def run_producer(bootstrap: str, run_dir: str, rate: float, message_bytes: int,
-                 config: LoadConfig = DEFAULT) -> None:
+def run_producer(
+    bootstrap: str, run_dir: str, rate: float, message_bytes: int, config: LoadConfig = DEFAULT
+) -> None:
     from kafka import KafkaProducer
 
     stop_flag = _Stop()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, retries=5,
-                             request_timeout_ms=10000, max_block_ms=5000, client_id="kil-load-producer")
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=20,
+        retries=5,
+        request_timeout_ms=10000,
+        max_block_ms=5000,
+        client_id="kil-load-producer",
+    )
     weights = [t.share for t in config.topics]
     names = [t.name for t in config.topics]
     counts = {"sent": 0, "acked": 0, "failed": 0}
@@ -290,24 +337,42 @@ def run_producer(bootstrap: str, run_dir: str, rate: float, message_bytes: int,
                 counts["failed"] += 1
                 log.debug("send failed: %s", exc)
         if started >= next_report:
-            log.info("producer x%.1f sent=%d acked=%d failed=%d", multiplier, counts["sent"],
-                     counts["acked"], counts["failed"])
+            log.info(
+                "producer x%.1f sent=%d acked=%d failed=%d",
+                multiplier,
+                counts["sent"],
+                counts["acked"],
+                counts["failed"],
+            )
             next_report = started + 10
         time.sleep(max(0.0, tick - (time.monotonic() - started)))
     producer.close(timeout=5)
 
 
-def run_consumer(bootstrap: str, group: str, topics: list[str], session_timeout_ms: int,
-                 lifetime_s: float | None = None, client_id: str | None = None,
-                 stop_flag: _Stop | None = None) -> None:
+def run_consumer(
+    bootstrap: str,
+    group: str,
+    topics: list[str],
+    session_timeout_ms: int,
+    lifetime_s: float | None = None,
+    client_id: str | None = None,
+    stop_flag: _Stop | None = None,
+) -> None:
     from kafka import KafkaConsumer
 
     stop_flag = stop_flag or _Stop()
-    consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
-                             client_id=client_id or f"kil-{group}", auto_offset_reset="latest",
-                             enable_auto_commit=True, auto_commit_interval_ms=1000,
-                             session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=3000,
-                             request_timeout_ms=30000)
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        client_id=client_id or f"kil-{group}",
+        auto_offset_reset="latest",
+        enable_auto_commit=True,
+        auto_commit_interval_ms=1000,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=3000,
+        request_timeout_ms=30000,
+    )
     ends = time.monotonic() + lifetime_s if lifetime_s else None
     consumed, next_report = 0, time.monotonic() + 10
     while not stop_flag.requested and (ends is None or time.monotonic() < ends):
@@ -326,8 +391,15 @@ def run_churn(bootstrap: str, group: str, topics: list[str], period_s: float) ->
     while not stop_flag.requested:
         n += 1
         try:
-            run_consumer(bootstrap, group, topics, session_timeout_ms=10000, lifetime_s=period_s,
-                         client_id=f"kil-churn-{os.getpid()}-{n}", stop_flag=stop_flag)
+            run_consumer(
+                bootstrap,
+                group,
+                topics,
+                session_timeout_ms=10000,
+                lifetime_s=period_s,
+                client_id=f"kil-churn-{os.getpid()}-{n}",
+                stop_flag=stop_flag,
+            )
         except Exception as exc:  # a failed join is part of the storm; keep churning
             log.info("churn member %d failed: %s", n, exc)
         time.sleep(random.uniform(0.5, 2.0))

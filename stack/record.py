@@ -63,10 +63,15 @@ def load_catalog(path: Path = CATALOG) -> dict[str, Scenario]:
         if cause != "none" and cause not in faults.CAUSES:
             raise RecordError(f"{path}: scenario {name} has unknown cause {cause!r}")
         out[name] = Scenario(
-            name=name, cause=cause, broker=str(merged.get("broker") or "") or None,
-            baseline_s=float(merged["baseline_s"]), fault_s=float(merged["fault_s"]),
-            after_s=float(merged["after_s"]), step_s=float(merged["step_s"]),
-            params=dict(merged.get("params") or {}), description=merged.get("description", ""),
+            name=name,
+            cause=cause,
+            broker=str(merged.get("broker") or "") or None,
+            baseline_s=float(merged["baseline_s"]),
+            fault_s=float(merged["fault_s"]),
+            after_s=float(merged["after_s"]),
+            step_s=float(merged["step_s"]),
+            params=dict(merged.get("params") or {}),
+            description=merged.get("description", ""),
         )
     return out
 
@@ -85,11 +90,66 @@ class StackEndpoints:
     versions: dict[str, str]
 
 
-def connect() -> StackEndpoints:
-    """Adapt the stack package's API (built by the stack helper) to what faults and recording use."""
-    from stack import adapter
+class _StackOps:
+    """faults.StackOps over the stack package's `Stack` (broker ids as strings here)."""
 
-    return adapter.endpoints()
+    def __init__(self, stack) -> None:
+        self.stack = stack
+        self.bootstrap: str = stack.bootstrap_servers
+        self.run_dir: Path = Path(stack.root)
+
+    def brokers(self) -> list[str]:
+        return [str(b) for b in self.stack.broker_ids]
+
+    def node_pid(self, broker: str) -> int | None:
+        return self.stack.node_pid(int(broker))
+
+    def start_node(self, broker: str) -> None:
+        self.stack.start_node(int(broker), wait=True, timeout=180)
+
+    def node_log_dirs(self, broker: str) -> list[Path]:
+        return [self.stack.node_data_dir(int(broker))]
+
+
+def connect() -> StackEndpoints:
+    """Attach to the running stack (`python -m stack up`)."""
+    from stack import config
+    from stack.runtime import Stack, StackNotRunning
+
+    try:
+        stack = Stack.attach()
+    except StackNotRunning as exc:
+        raise RecordError(f"{exc}; start it with `make stack-up`") from None
+    if not stack.is_running():
+        raise RecordError("the stack is not running; start it with `make stack-up`")
+    versions = {
+        "kafka": config.KAFKA_VERSION,
+        "jmx_exporter": f"jmx_prometheus_javaagent {config.JMX_AGENT_VERSION}",
+        "loki": config.LOKI_VERSION.lstrip("v"),
+        "prometheus": prometheus_version(stack.prometheus_url),
+        "java": _java_version(),
+    }
+    for name in ("LAG_EXPORTER_VERSION", "SHIPPER_VERSION"):
+        if hasattr(config, name):
+            versions[name[: -len("_VERSION")].lower()] = str(getattr(config, name))
+    return StackEndpoints(
+        ops=_StackOps(stack),
+        prometheus_url=stack.prometheus_url,
+        loki_url=stack.loki_url,
+        cluster=stack.cluster,
+        versions=versions,
+    )
+
+
+def _java_version() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=20).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    first = out.splitlines()[0] if out else ""
+    return first.split('"')[1] if first.count('"') >= 2 else first
 
 
 def wait_healthy(ops: faults.StackOps, timeout_s: float = 240.0, log=print) -> float:
@@ -106,22 +166,28 @@ def wait_healthy(ops: faults.StackOps, timeout_s: float = 240.0, log=print) -> f
             reason = f"brokers not running: {missing}"
         else:
             try:
-                admin = KafkaAdminClient(bootstrap_servers=ops.bootstrap, request_timeout_ms=10000,
-                                         client_id="kil-record")
+                admin = KafkaAdminClient(
+                    bootstrap_servers=ops.bootstrap, request_timeout_ms=10000, client_id="kil-record"
+                )
                 try:
                     topics = admin.describe_topics([t.name for t in load.DEFAULT.topics])
                 finally:
                     admin.close()
-                short = [f"{t['topic']}-{p['partition']}" for t in topics for p in t["partitions"]
-                         if len(p["isr"]) < len(p["replicas"]) or p["leader"] < 0]
+                short = [
+                    f"{t['topic']}-{p['partition']}"
+                    for t in topics
+                    for p in t["partitions"]
+                    if len(p["isr"]) < len(p["replicas"]) or p["leader"] < 0
+                ]
                 if not short and topics:
                     return time.monotonic() - started
                 reason = f"partitions not fully in sync: {short[:6]}"
             except KafkaError as exc:
                 reason = f"admin error: {exc}"
         time.sleep(3)
-    raise RecordError(f"cluster not healthy after {timeout_s:.0f}s ({reason}); "
-                      "check `python -m stack status`")
+    raise RecordError(
+        f"cluster not healthy after {timeout_s:.0f}s ({reason}); check `python -m stack status`"
+    )
 
 
 def ensure_load(ops: faults.StackOps, warmup_s: float = 30.0, log=print) -> None:
@@ -165,8 +231,9 @@ def run_scenario(scenario: Scenario, ops: faults.StackOps, broker: str | None = 
         target = fault.inject(ctx)
         # instant faults take effect at the signal; tools that need a warm-up say when they started
         injected_at = ctx.state.get("injected_at") or before
-        log(f"{iso(injected_at)} injected {scenario.cause} (broker {target}); "
-            f"holding {scenario.fault_s:.0f}s")
+        log(
+            f"{iso(injected_at)} injected {scenario.cause} (broker {target}); holding {scenario.fault_s:.0f}s"
+        )
         try:
             time.sleep(max(0.0, scenario.fault_s - (now() - injected_at).total_seconds()))
         finally:
@@ -180,8 +247,13 @@ def run_scenario(scenario: Scenario, ops: faults.StackOps, broker: str | None = 
     time.sleep(scenario.after_s)
     end = now()
     timings["scenario_s"] = time.monotonic() - t0
-    truth = GroundTruth(scenario=scenario.name, cause=scenario.cause, broker=target,
-                        injected_at=injected_at, recovered_at=recovered_at)
+    truth = GroundTruth(
+        scenario=scenario.name,
+        cause=scenario.cause,
+        broker=target,
+        injected_at=injected_at,
+        recovered_at=recovered_at,
+    )
     return Run(window=Window(start, end), truth=truth, timings=timings)
 
 
@@ -202,8 +274,9 @@ def _metric_names(prometheus_url: str) -> list[str]:
     return _get(f"{prometheus_url}/api/v1/label/__name__/values", {})["data"]
 
 
-def pull_metrics(prometheus_url: str, window: Window, step_s: float,
-                 profile: str | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+def pull_metrics(
+    prometheus_url: str, window: Window, step_s: float, profile: str | None = None
+) -> tuple[pd.DataFrame, str, list[str]]:
     """Every library signal over `window` as the bundle's long frame; also the profile and problems."""
     from app.signals import load_library
 
@@ -218,9 +291,15 @@ def pull_metrics(prometheus_url: str, window: Window, step_s: float,
     for signal in library.in_profile(profile):
         query = signal.render(prof, range_seconds=60)
         try:
-            data = _get(f"{prometheus_url}/api/v1/query_range",
-                        {"query": query, "start": window.start.timestamp(), "end": window.end.timestamp(),
-                         "step": step_s})
+            data = _get(
+                f"{prometheus_url}/api/v1/query_range",
+                {
+                    "query": query,
+                    "start": window.start.timestamp(),
+                    "end": window.end.timestamp(),
+                    "step": step_s,
+                },
+            )
         except RecordError as exc:
             problems.append(f"{signal.id}: {exc}")
             continue
@@ -244,9 +323,10 @@ def pull_logs(loki_url: str, window: Window, selector: str = '{broker=~".+"}') -
     end_ns = int(window.end.timestamp() * 1e9)
     seen_at_edge: set[tuple] = set()
     while True:
-        data = _get(f"{loki_url}/loki/api/v1/query_range",
-                    {"query": selector, "start": start_ns, "end": end_ns, "limit": LOKI_PAGE,
-                     "direction": "forward"})
+        data = _get(
+            f"{loki_url}/loki/api/v1/query_range",
+            {"query": selector, "start": start_ns, "end": end_ns, "limit": LOKI_PAGE, "direction": "forward"},
+        )
         page = []
         for stream in data["data"]["result"]:
             labels = stream["stream"]
@@ -281,8 +361,9 @@ def prometheus_version(prometheus_url: str) -> str:
         return "unknown"
 
 
-def record_bundle(endpoints: StackEndpoints, run: Run, out: Path, step_s: float, scenario: Scenario,
-                  log=print) -> Path:
+def record_bundle(
+    endpoints: StackEndpoints, run: Run, out: Path, step_s: float, scenario: Scenario, log=print
+) -> Path:
     # Loki's ingester and Prometheus' last scrape trail the wall clock by a few seconds
     time.sleep(6)
     t0 = time.monotonic()
@@ -292,24 +373,41 @@ def record_bundle(endpoints: StackEndpoints, run: Run, out: Path, step_s: float,
     versions = dict(endpoints.versions)
     versions.setdefault("prometheus", prometheus_version(endpoints.prometheus_url))
     versions["recorder"] = "stack/record.py"
-    notes = (f"scenario {scenario.name}: {scenario.description}. Load: {load.DEFAULT.rate:.0f} msg/s x "
-             f"{load.DEFAULT.message_bytes} B, topics "
-             + ", ".join(f"{t.name}({t.partitions}p)" for t in load.DEFAULT.topics)
-             + f", RF {load.REPLICATION_FACTOR}, min ISR {load.MIN_INSYNC_REPLICAS}.")
+    notes = (
+        f"scenario {scenario.name}: {scenario.description}. Load: {load.DEFAULT.rate:.0f} msg/s x "
+        f"{load.DEFAULT.message_bytes} B, topics "
+        + ", ".join(f"{t.name}({t.partitions}p)" for t in load.DEFAULT.topics)
+        + f", RF {load.REPLICATION_FACTOR}, min ISR {load.MIN_INSYNC_REPLICAS}."
+    )
     if problems:
         notes += " Signals not recorded: " + "; ".join(problems)
-    manifest = Manifest(cluster=endpoints.cluster, brokers=endpoints.ops.brokers(), window=run.window,
-                        step_seconds=step_s, profile=profile, created_at=now(), versions=versions,
-                        notes=notes)
+    manifest = Manifest(
+        cluster=endpoints.cluster,
+        brokers=endpoints.ops.brokers(),
+        window=run.window,
+        step_seconds=step_s,
+        profile=profile,
+        created_at=now(),
+        versions=versions,
+        notes=notes,
+    )
     path = write_bundle(out, manifest, metrics, logs, run.truth)
     size = sum(f.stat().st_size for f in path.iterdir())
-    log(f"wrote {path}: {len(metrics)} metric rows ({metrics['signal'].nunique()} signals), "
-        f"{len(logs)} log lines, {size / 1e6:.2f} MB, pulled in {pull_s:.1f}s")
+    log(
+        f"wrote {path}: {len(metrics)} metric rows ({metrics['signal'].nunique()} signals), "
+        f"{len(logs)} log lines, {size / 1e6:.2f} MB, pulled in {pull_s:.1f}s"
+    )
     return path
 
 
-def record(name: str, out: Path, broker: str | None = None, overrides: dict | None = None,
-           endpoints: StackEndpoints | None = None, log=print) -> Path:
+def record(
+    name: str,
+    out: Path,
+    broker: str | None = None,
+    overrides: dict | None = None,
+    endpoints: StackEndpoints | None = None,
+    log=print,
+) -> Path:
     catalog = load_catalog()
     if name not in catalog:
         raise RecordError(f"unknown scenario {name!r}; choose one of: {', '.join(catalog)}")
@@ -324,10 +422,12 @@ def record(name: str, out: Path, broker: str | None = None, overrides: dict | No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m stack record",
-        description="run a fault scenario on the running stack and record a bundle")
+        description="run a fault scenario on the running stack and record a bundle",
+    )
     parser.add_argument("scenario", help="scenario name: " + ", ".join(load_catalog()))
-    parser.add_argument("--out", required=True, type=Path,
-                        help="bundle directory to write (e.g. samples/NAME)")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="bundle directory to write (e.g. samples/NAME)"
+    )
     parser.add_argument("--broker", help="target broker id (default: the scenario's)")
     parser.add_argument("--baseline-s", type=float)
     parser.add_argument("--fault-s", type=float)
@@ -336,9 +436,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        record(args.scenario, args.out, broker=args.broker,
-               overrides={"baseline_s": args.baseline_s, "fault_s": args.fault_s, "after_s": args.after_s,
-                          "step_s": args.step_s})
+        record(
+            args.scenario,
+            args.out,
+            broker=args.broker,
+            overrides={
+                "baseline_s": args.baseline_s,
+                "fault_s": args.fault_s,
+                "after_s": args.after_s,
+                "step_s": args.step_s,
+            },
+        )
     except (RecordError, faults.FaultError, load.LoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
