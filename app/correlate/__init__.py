@@ -34,7 +34,7 @@ def observe(
 ) -> list[Observation]:
     """Everything the rules can match, in a deterministic order."""
     s = pack.scoring
-    obs = from_findings(findings, s.finding_threshold)
+    obs = from_findings(findings, s.finding_threshold, own_bursts=bool(events))
     obs += log_bursts(
         events,
         window.start,

@@ -63,10 +63,11 @@ class Observation:
         return hi / lo
 
 
-def from_findings(findings: list[Finding], threshold: float) -> list[Observation]:
+def from_findings(findings: list[Finding], threshold: float, own_bursts: bool = False) -> list[Observation]:
+    """Metric findings (and `log:<class>` burst findings unless we build bursts from events)."""
     out = []
     for f in findings:
-        if f.score < threshold:
+        if f.score < threshold or (own_bursts and f.kind == "burst" and f.signal.startswith("log:")):
             continue
         kind = "log" if f.kind == "burst" and f.signal.startswith("log:") else "metric"
         out.append(
@@ -190,51 +191,63 @@ def metric_gaps(
     """Per broker, stretches with no sample from any of its series (the scrape failed or it died).
 
     The `up`-style series keep reporting while the broker is gone, so a broker counts as silent at a
-    timestamp when none of its *other* series has a sample there.
+    timestamp when none of its *other* series has a sample there. Rates computed over a range keep
+    producing points for up to that range after the last scrape, so the stretch is dated from the
+    signals that stopped first (the second earliest, so one series that ended for its own reasons
+    cannot pull it back).
     """
     if metrics is None or metrics.empty or step_s <= 0:
         return []
     frame = metrics[metrics["broker"].notna() & ~metrics["signal"].isin(exclude)]
     out = []
+    limit = pd.Timedelta(seconds=step_s * min_steps)
     for broker, group in frame.groupby(frame["broker"].astype(str), sort=True):
-        per_signal = group.groupby("signal")["ts"].agg(["min", "max", "count"])
-        # Signals that exist on this broker for most of the window describe its liveness.
-        informative = per_signal[per_signal["count"] >= 3].index
-        ts = pd.DatetimeIndex(group[group["signal"].isin(informative)]["ts"]).unique().sort_values()
+        per_signal = {
+            str(sig): pd.DatetimeIndex(g["ts"]).unique().sort_values()
+            for sig, g in group.groupby("signal", sort=True)
+            if len(g) >= 3
+        }
+        if not per_signal:
+            continue
+        ts = pd.DatetimeIndex(np.concatenate([idx.to_numpy() for idx in per_signal.values()])).unique()
+        ts = ts.sort_values()
         if len(ts) < 3:
             continue
-        diffs = ts[1:] - ts[:-1]
-        limit = pd.Timedelta(seconds=step_s * min_steps)
-        for i in np.flatnonzero(diffs > limit):
-            begin = ts[i] + pd.Timedelta(seconds=step_s)
-            out.append(
-                Observation(
-                    kind="gap",
-                    name="metrics",
-                    broker=str(broker),
-                    at=utc(begin.to_pydatetime()),
-                    end=utc(ts[i + 1].to_pydatetime()),
-                    direction="down",
-                    score=1.0,
-                    detail=f"no samples for {(ts[i + 1] - ts[i]).total_seconds():.0f}s",
-                )
+        stretches = [(ts[i], ts[i + 1]) for i in np.flatnonzero((ts[1:] - ts[:-1]) > limit)]
+        if pd.Timestamp(window_end) - ts[-1] > limit:
+            stretches.append((ts[-1], None))
+        for last, resumed in stretches:
+            began = _stopped_at(per_signal, last, step_s)
+            silent = (resumed or pd.Timestamp(window_end)) - began
+            detail = f"no samples for {silent.total_seconds():.0f}s" + (
+                "" if resumed is not None else " (until the end of the window)"
             )
-        tail = pd.Timestamp(window_end) - ts[-1]
-        if tail > limit:
-            begin = ts[-1] + pd.Timedelta(seconds=step_s)
             out.append(
                 Observation(
                     kind="gap",
                     name="metrics",
                     broker=str(broker),
-                    at=utc(begin.to_pydatetime()),
-                    end=None,
+                    at=utc(began.to_pydatetime()),
+                    end=None if resumed is None else utc(resumed.to_pydatetime()),
                     direction="down",
                     score=1.0,
-                    detail=f"no samples for the last {tail.total_seconds():.0f}s of the window",
+                    detail=detail,
                 )
             )
     return out
+
+
+def _stopped_at(per_signal: dict[str, pd.DatetimeIndex], last: pd.Timestamp, step_s: float) -> pd.Timestamp:
+    """First missing scrape: one step after the last sample of the signals that stopped first."""
+    horizon = last - pd.Timedelta(minutes=3)
+    lasts = []
+    for idx in per_signal.values():
+        before = idx[idx <= last]
+        if len(before) and before[-1] >= horizon:
+            lasts.append(before[-1])
+    lasts.sort()
+    pick = lasts[min(1, len(lasts) - 1)] if lasts else last
+    return pick + pd.Timedelta(seconds=step_s)
 
 
 def log_silences(events: list[LogEvent], window_end: datetime, min_gap_s: float) -> list[Observation]:

@@ -236,3 +236,56 @@ def test_observe_is_sorted_and_pure():
     a = observe(pack, S.WINDOW, case.findings, case.events)
     b = observe(pack, S.WINDOW, list(reversed(case.findings)), list(reversed(case.events)))
     assert a == b and a == sorted(a, key=Observation.sort_key)
+
+
+def _frame(rows):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["ts", "signal", "broker", "labels", "value", "query"])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
+
+
+def test_metric_gap_is_dated_from_the_series_that_stopped_first():
+    from app.correlate.observe import metric_gaps
+
+    t0 = S.WINDOW.start
+    dead_at = t0 + timedelta(seconds=300)
+    rows = []
+    for i in range(240):
+        ts = t0 + timedelta(seconds=5 * i)
+        for broker in S.BROKERS:
+            alive = broker != "2" or ts < dead_at
+            rows.append((ts, "broker_up", broker, "{}", 1.0 if alive else 0.0, "up"))
+            if alive:
+                rows.append((ts, "heap_used_ratio", broker, "{}", 0.5, "heap"))
+                rows.append((ts, "leader_count", broker, "{}", 10.0, "leaders"))
+            if broker != "2" or ts < dead_at + timedelta(seconds=60):  # a rate lingers for its range
+                rows.append((ts, "bytes_in_rate", broker, "{}", 1e6, "rate"))
+    gaps = metric_gaps(_frame(rows), 5.0, 3, S.WINDOW.end, exclude=frozenset({"broker_up"}))
+    assert [(g.broker, g.at, g.end) for g in gaps] == [("2", dead_at, None)]
+
+
+def test_a_dead_broker_seen_only_through_missing_data_is_still_found():
+    """No up-series finding at all: the gap in the culprit's metrics anchors broker_down."""
+    case = S.broker_down(2)
+    t0 = S.WINDOW.start
+    rows = []
+    for i in range(240):
+        ts = t0 + timedelta(seconds=5 * i)
+        for broker in S.BROKERS:
+            if (
+                broker != case.broker
+                or ts < case.injected_at
+                or ts > case.injected_at + timedelta(seconds=120)
+            ):
+                rows.append((ts, "heap_used_ratio", broker, "{}", 0.5, "heap"))
+    findings = [f for f in case.findings if f.signal != "broker_up"]
+    incident = correlate(
+        S.WINDOW, "syn", S.BROKERS, findings, case.events, [], metrics=_frame(rows), step_seconds=5
+    )
+    top = incident.hypotheses[0]
+    assert (top.cause, top.brokers) == ("broker_down", [case.broker])
+    assert abs((incident.started_at - case.injected_at).total_seconds()) <= 10
+    assert any(e.signal == "metrics_gap" and e.broker == case.broker for e in incident.evidence)
+    assert any(m.startswith(f"broker {case.broker}: no samples") for m in incident.missing)
