@@ -69,7 +69,8 @@ def local_time(ts: datetime | None, tz: tzinfo) -> str:
     if ts is None:
         return "unknown"
     local = utc(ts).astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone_name(local)}"
+    shown = f"{local:%H:%M:%S}" if local.date() == utc(ts).date() else f"{local:%Y-%m-%d %H:%M:%S}"
+    return f"{shown} {zone_name(local)}"
 
 
 def zone_name(local: datetime) -> str:

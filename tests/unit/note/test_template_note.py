@@ -50,7 +50,7 @@ def test_template_note_has_every_section_with_exact_sentences():
         "Broker 2 went down; 12 partitions under-replicated on brokers 1 and 3. "
         "(evidence: E1, E2, E3, E4, E5)"
     ) in md
-    assert "| 2026-11-01 12:07:30 UTC | 2026-11-01 13:07:30 CET | broker up on broker 2: 1 → 0 | E1 |" in md
+    assert "| 2026-11-01 12:07:30 UTC | 13:07:30 CET | broker up on broker 2: 1 → 0 | E1 |" in md
     assert (
         "1. **broker down** (high, confidence 85%): Broker 2 stopped: its scrape target went down and its "
         "followers left every ISR. Evidence: E1, E2, E3, E4, E5."
@@ -184,3 +184,12 @@ def test_long_texts_from_correlation_are_cut_not_rejected():
     md = note(long).markdown
     assert "…" in md
     assert "## Likely causes" in md
+
+
+def test_local_time_keeps_the_date_when_it_differs_from_utc():
+    md = write_note(
+        broker_down(), mode="template", config=Config(), now=NOW, tz=ZoneInfo("Pacific/Kiritimati")
+    ).markdown
+    assert (
+        "| 2026-11-01 12:07:30 UTC | 2026-11-02 02:07:30 UTC+1400 | broker up on broker 2: 1 → 0 | E1 |" in md
+    )
