@@ -59,6 +59,8 @@ class AnthropicBackend:
             raise BackendError(f"cannot reach the Anthropic API: {exc.__class__.__name__}") from None
         except anthropic.APIStatusError as exc:
             raise _status_error(exc, self.model) from None
+        except anthropic.AnthropicError as exc:  # credentials, response validation: still a clear fallback
+            raise BackendError(f"Anthropic SDK error: {exc.__class__.__name__}") from None
         data = None
         texts = []
         for block in message.content:
