@@ -38,6 +38,12 @@ def check_draft(
     for ident in dict.fromkeys(cited):
         if ident not in known:
             problems.append(f"{clean(ident, 20)} is not an evidence id; the known ids are {listed}")
+    proposed = len(incident.hypotheses)
+    if proposed and len(draft.causes) > proposed:
+        problems.append(
+            f"the draft lists {len(draft.causes)} causes but the correlation rules proposed {proposed}; "
+            "rank only the hypotheses given"
+        )
     numbers = allowed_numbers(rows, incident)
     times = allowed_times(rows, incident, tz)
     for text in draft.texts():

@@ -125,7 +125,9 @@ def test_hallucinating_answer_is_rejected_retried_once_then_template():
         "id E9 and wrote 2 numbers that appear in no evidence."
     )
     assert "340" not in note.markdown  # the invented figure is never shown, not even quoted
-    assert "The LLM attempts used 4,690 input + 824 output tokens in 2 calls, about $0.0264._" in note.markdown
+    assert (
+        "The LLM attempts used 4,690 input + 824 output tokens in 2 calls, about $0.0264._" in note.markdown
+    )
     assert (note.usage.input_tokens, note.usage.calls) == (2 * 2345, 2)
     assert "note: template via anthropic claude-sonnet-4-6: 4,690 input + 824 output tokens in 2 calls" in (
         note.accounting()

@@ -121,3 +121,11 @@ def test_checker_rounding_percentages_and_times():
     assert any("the number 13 in" in p for p in problems)
     answer["impact"]["text"] = "An id hidden in prose: see E7."
     assert any(p.startswith("E7 is not an evidence id") for p in check(answer))
+
+
+def test_checker_rejects_causes_beyond_the_hypotheses():
+    answer = good_answer()
+    answer["causes"].append({"cause": "Disk full", "likelihood": "low", "text": "Maybe.", "evidence": ["E1"]})
+    assert check(answer) == [
+        "the draft lists 3 causes but the correlation rules proposed 2; rank only the hypotheses given"
+    ]
