@@ -56,7 +56,7 @@ def detect_metrics(
                 )
             )
         if with_anomalies and kind not in ("state", "lag"):
-            for anomaly in detectors.anomalies(series, kind="counter" if kind == "counter" else "gauge"):
+            for anomaly in detectors.anomalies(series, kind=kind):
                 findings.append(
                     Finding(
                         signal=signal,

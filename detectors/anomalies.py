@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detectors.prepare import noise_sigma, prepare
+from detectors.prepare import KINDS, noise_sigma, prepare
 from detectors.records import Anomaly, DetectorInputError
 
 THRESHOLD = 6.0
@@ -37,15 +37,20 @@ def anomalies(
         raise DetectorInputError(f"window must be an integer >= 3, got {window!r}")
     if not threshold > 0:
         raise DetectorInputError(f"threshold must be positive, got {threshold!r}")
+    if kind not in KINDS:
+        raise DetectorInputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     prepared = prepare(series, kind="counter" if kind == "counter" else "gauge")
     values, labels = prepared.values, prepared.labels
     if len(values) <= window:
         return []
-    sigma = noise_sigma(values)
+    # Latencies are judged on a log scale (a 10x slow request, not +10 ms); counts on sqrt.
+    signal = _transform(values, kind)
+    sigma = noise_sigma(signal)
     if not sigma > 0:
         return []
-    expected = pd.Series(values).rolling(window, min_periods=window).median().shift(1).to_numpy()
-    z = (values - expected) / sigma
+    rolling = pd.Series(signal).rolling(window, min_periods=window).median().shift(1).to_numpy()
+    z = (signal - rolling) / sigma
+    expected = _untransform(rolling, values, kind)
     flagged = np.abs(np.nan_to_num(z)) > threshold
     out = []
     for start, stop in _runs(flagged):
@@ -64,6 +69,26 @@ def anomalies(
             )
         )
     return out
+
+
+def _floor(values: np.ndarray) -> float:
+    return max(float(np.median(np.abs(values))) * 1e-3, 1e-9)
+
+
+def _transform(values: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "latency":
+        return np.log(np.clip(values, 0, None) + _floor(values))
+    if kind == "count":
+        return 2.0 * np.sqrt(np.clip(values, 0, None) + 0.375)
+    return values
+
+
+def _untransform(signal: np.ndarray, values: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "latency":
+        return np.exp(signal) - _floor(values)
+    if kind == "count":
+        return (signal / 2.0) ** 2 - 0.375
+    return signal
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

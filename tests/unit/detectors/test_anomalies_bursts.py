@@ -65,3 +65,13 @@ def test_bursts_reject_negative_counts_and_accept_gaps():
         detectors.bursts(pd.Series([1.0, -2.0, 3.0]))
     assert detectors.bursts(pd.Series([np.nan] * 10)) == []
     assert detectors.bursts(pd.Series([], dtype=float)) == []
+
+
+def test_latency_anomalies_are_judged_on_a_log_scale():
+    rng = np.random.default_rng(6)
+    values = rng.lognormal(np.log(5.0), 0.2, 200)
+    values[120] = 60.0  # twelve times the usual latency
+    series = pd.Series(values)
+    found = detectors.anomalies(series, kind="latency")
+    assert [a.at for a in found] == [120]
+    assert found[0].expected == pytest.approx(5.0, rel=0.2)
