@@ -137,7 +137,9 @@ def log_bursts(
         # The stream's usual rate per bin. A class seen in only a few bins has no usual rate: each
         # of its events is news (an ISR shrink, a fencing); a steady class must beat its own rate.
         rare = np.count_nonzero(counts) <= max(2, RARE_SHARE * n_bins) and np.median(counts) == 0
-        baseline = max(float(np.median(counts)), float(counts.mean()), 1e-3)
+        # Trimmed mean: a storm filling a third of the window must not become its own baseline.
+        trimmed = np.sort(counts)[: max(1, int(len(counts) * 0.75))]
+        baseline = max(float(np.median(counts)), float(trimmed.mean()), 1e-3)
         tail = np.where(
             rare, np.minimum(poisson.sf(counts - 1, baseline), p / 10), poisson.sf(counts - 1, baseline)
         )

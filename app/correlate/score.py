@@ -1,7 +1,8 @@
 """Raw rule scores → confidence, and the order hypotheses are shown in.
 
 Scores are sums of symptom weights, read as log-odds. Candidates that explain the same anchor
-observations compete (a stopped broker is either dead or hung); candidates built on disjoint
+observations, or blame the same broker, compete (a stopped broker is either dead, hung or halted by
+its disk); candidates built on disjoint
 observations are separate faults and do not. So confidence is a softmax within each group of
 competing candidates plus a "nothing in particular" null candidate with a fixed score, at a
 temperature. Each group's leader is listed first (strongest group first), alternatives after.
@@ -44,7 +45,7 @@ def rank(candidates: Sequence[Candidate], scoring: Scoring) -> list[tuple[Candid
 
 
 def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
-    """Indices of candidates sharing any anchor observation, each group in input (score) order."""
+    """Indices of candidates sharing an anchor observation or a culprit, each group in score order."""
     parent = list(range(len(candidates)))
 
     def find(i: int) -> int:
@@ -55,6 +56,9 @@ def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
 
     owner: dict[tuple, int] = {}
     for i, c in enumerate(candidates):
+        if c.broker is not None:  # explanations of what happened to the same broker compete
+            j = owner.setdefault(("culprit", c.broker), i)
+            parent[find(i)] = find(j)
         for m in c.matches:
             if m.symptom.anchor and not m.symptom.contradicts:
                 for o in m.observations:

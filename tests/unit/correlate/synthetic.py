@@ -226,12 +226,22 @@ def slow_follower(seed: int) -> Case:
 def under_min_isr(seed: int) -> Case:
     rng = np.random.default_rng(seed)
     _, at = _pick(rng)
-    b = _Builder(seed, "under_min_isr", None, at)
+    leader = str(rng.choice(BROKERS))
+    b = _Builder(seed, "under_min_isr", leader, at)
     b.noise()
-    leader = str(b.rng.choice(BROKERS))
     b.finding("under_min_isr_partitions", leader, b.t(at, 0, STEP), 0, 4)
     for k in range(6):
         b.event("under_replicated", at + timedelta(seconds=2 + 3 * k), leader, severity="ERROR")
+    for slow in b.others(leader):  # both followers fell out of the leader's ISR
+        b.event(
+            "isr_shrink",
+            b.t(at, -5, 0),
+            leader,
+            isr_from=[1, 2, 3],
+            isr_to=[int(leader), int(b.others(leader)[1])] if slow == b.others(leader)[0] else [int(leader)],
+            topic="orders",
+            partition=int(slow),
+        )
     return b.case
 
 
@@ -245,7 +255,10 @@ def log_dir_failure(seed: int) -> Case:
             "log_dir_failure", at + timedelta(seconds=1 + k), victim, severity="ERROR", log_dir="/data/d1"
         )
     b.finding("offline_partitions", b.others(victim)[0], b.t(at, 2, 8), 0, 3)
-    b.isr_shrinks(victim, at, 5, 30)
+    if seed % 2:  # its only log dir failed, so the broker halts: it then looks like a dead broker too
+        _stopped(b, victim, at + timedelta(seconds=5), refused=True)
+    else:
+        b.isr_shrinks(victim, at, 5, 30)
     return b.case
 
 
