@@ -75,6 +75,18 @@ def cmd_status(_args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import sys as _sys
+
+    argv = list(_sys.argv[1:] if argv is None else argv)
+    # Scenario, recording and load commands belong to their own modules and parse their own args.
+    if argv and argv[0] in ("record", "scenario"):
+        from stack import record
+
+        return record.main(argv[1:])
+    if argv and argv[0] == "load":
+        from stack import load
+
+        return load.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m stack", description="Local Kafka observability stack")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="download and build everything the stack needs (cached, idempotent)")
@@ -82,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for health (default 240)")
     sub.add_parser("down", help="stop every process of the stack")
     sub.add_parser("status", help="print each component, its pid, URL and log (exit 3 if not running)")
+    sub.add_parser("record", help="run a fault scenario and record its bundle (see stack.record)")
+    sub.add_parser("scenario", help="same as record")
+    sub.add_parser("load", help="load generator start|stop|status (see stack.load)")
     args = parser.parse_args(argv)
     if args.command == "install":
         from stack.install import main as install_main

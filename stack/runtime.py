@@ -696,3 +696,23 @@ def _find_leader(quorum: dict) -> int | None:
                 if found is not None:
                     return found
     return None
+
+
+def versions() -> dict[str, str]:
+    """Versions of each part, for recordings' metadata."""
+    out = {
+        "kafka": config.KAFKA_VERSION,
+        "jmx_exporter": config.JMX_AGENT_VERSION,
+        "loki": config.LOKI_VERSION,
+        "lag_exporter": "stack.lag_exporter (kafka_exporter metric names)",
+        "shipper": "stack.shipper",
+    }
+    prom = shutil.which("prometheus")
+    if prom:
+        try:
+            res = subprocess.run([prom, "--version"], capture_output=True, text=True, timeout=10)
+            first = (res.stdout or res.stderr).splitlines()[0]
+            out["prometheus"] = first.split("version ")[1].split(" ")[0] if "version " in first else first
+        except (OSError, subprocess.SubprocessError, IndexError):
+            pass
+    return out
