@@ -268,7 +268,7 @@ def _samples(events: list[LogEvent], broker: str | None) -> dict[str, str]:
 def _summary(top: Candidate, p: float, observations: list[Observation], focus: str | None) -> str:
     where = f"broker {top.broker}" if top.broker else "brokers " + (", ".join(top.brokers) or "all")
     text = f"{top.rule.title} on {where} from {iso(top.onset)} (confidence {p:.2f})."
-    order = first_changes(o for o in observations if o.at >= top.onset.replace(microsecond=0) - _LOOKBACK)
+    order = first_changes((o for o in observations if o.at >= top.onset - _LOOKBACK), prefer=top.broker)
     if order:
         t0 = order[0][1]
         tail = ", ".join(f"{b} (+{(t - t0).total_seconds():.0f}s)" for b, t in order[1:4])

@@ -16,8 +16,13 @@ class LeadLag:
     seconds: float  # log burst start minus metric change: > 0 the log lags, < 0 it leads
 
 
-def first_changes(observations: Iterable[Observation]) -> list[tuple[str, datetime]]:
-    """Each broker's earliest change, earliest broker first (ties by broker id).
+def first_changes(
+    observations: Iterable[Observation], prefer: str | None = None
+) -> list[tuple[str, datetime]]:
+    """Each broker's earliest change, earliest broker first (ties: `prefer`, then broker id).
+
+    At scrape resolution a cause and its first symptom often share a timestamp; `prefer` (the
+    culprit the rules found) breaks such a tie.
 
     A log line about another broker (an ISR shrink removing it, a fencing) is that broker's
     symptom seen from outside, so it does not make the emitting broker a mover.
@@ -30,7 +35,7 @@ def first_changes(observations: Iterable[Observation]) -> list[tuple[str, dateti
             continue
         if o.broker not in first or o.at < first[o.broker]:
             first[o.broker] = o.at
-    return sorted(first.items(), key=lambda kv: (kv[1], kv[0]))
+    return sorted(first.items(), key=lambda kv: (kv[1], kv[0] != prefer, kv[0]))
 
 
 def lead_lag(log: Observation, metrics: Iterable[Observation], max_s: float) -> LeadLag | None:
