@@ -95,8 +95,8 @@ def change_points(
     out = []
     edges = [0, *breaks, len(values)]
     for i, at in enumerate(breaks):
-        before = float(np.mean(values[edges[i] : at]))
-        after = float(np.mean(values[at : edges[i + 2]]))
+        before = _mean(values[edges[i] : at])
+        after = _mean(values[at : edges[i + 2]])
         jump = after - before
         if jump == 0:
             continue
@@ -118,6 +118,12 @@ def change_points(
             )
         )
     return out
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean that cannot overflow for values near the float limit."""
+    big = float(np.max(np.abs(values)))
+    return float(np.mean(values / big) * big) if big > 1e300 else float(np.mean(values))
 
 
 def _check_keywords(kind: str, penalty: float, min_size: int, max_points: int) -> None:
@@ -164,6 +170,13 @@ def _slope(values: np.ndarray, labels: pd.Index, seconds: np.ndarray | None):
 def _search(signal: np.ndarray, penalty: float, min_size: int, max_points: int, min_jump: float = 0.0):
     """Breaks (start positions of new regimes, full resolution), their gains, the penalty."""
     n = len(signal)
+    # Work in units of the series' own range: the penalty is scale-free, and values near
+    # 1e300 or 1e-300 then neither overflow nor vanish below the float tolerances.
+    centre = float(np.median(signal))
+    spread = float(np.max(np.abs(signal - centre)))
+    if not (np.isfinite(spread) and spread > 0):
+        return [], [], 0.0
+    signal = (signal - centre) / spread
     block = max(1, math.ceil(n / max_points))
     coarse = block_means(signal, block)
     sigma = change_scale(coarse)

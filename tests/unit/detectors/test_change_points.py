@@ -195,3 +195,11 @@ def test_numeric_strings_and_booleans_are_accepted():
     assert [cp.at for cp in detectors.change_points(strings)] == [30]
     flags = pd.Series([False] * 30 + [True] * 30)
     assert [cp.at for cp in detectors.change_points(flags)] == [30]
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-6, 1e6, 1e300])
+def test_detection_does_not_depend_on_the_unit(scale):
+    series, truth = synthetic.step(seed=11)
+    found = detectors.change_points((series - 100) * scale)
+    assert [steps_between(series, cp.at, truth) <= 1 for cp in found] == [True]
+    assert np.isfinite(found[0].after) and found[0].after / scale == pytest.approx(20, abs=2)
