@@ -174,7 +174,10 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
             "cannot be enforced; set LENS_LLM_PRICE_INPUT and LENS_LLM_PRICE_OUTPUT.",
         )
     for _ in range(MAX_ATTEMPTS):
-        prompt = build_prompt(incident, problems, max_tokens=llm.max_input_tokens, schema_chars=schema_chars)
+        # The tighter of the token limit and what the money left can buy (after the worst-case output).
+        affordable = _affordable_input(llm, prices, spent_in, spent_out)
+        limit = min(llm.max_input_tokens, affordable)
+        prompt = build_prompt(incident, problems, max_tokens=limit, schema_chars=schema_chars)
         estimate = prompt.estimated_tokens(schema_chars)
         worst = ((spent_in + estimate) * prices[0] + (spent_out + llm.max_tokens) * prices[1]) / 1e6
         if worst > llm.budget_usd:
@@ -200,6 +203,13 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
         usage(),
         f"The LLM draft ({backend.model}) was rejected twice by the fact checker: {_summary(problems)}.",
     )
+
+
+def _affordable_input(llm: LLMConfig, prices: tuple[float, float], spent_in: int, spent_out: int) -> int:
+    if prices[0] <= 0:
+        return llm.max_input_tokens
+    left = llm.budget_usd * 1e6 - spent_in * prices[0] - (spent_out + llm.max_tokens) * prices[1]
+    return max(0, int(left / prices[0]))
 
 
 def _summary(problems: list[str]) -> str:

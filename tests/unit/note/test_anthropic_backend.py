@@ -201,3 +201,21 @@ def test_make_backend_uses_the_configured_model_timeout_and_retries():
     assert backend._client.timeout == 12.5
     assert backend._client.max_retries == 4
     assert make_backend(LLMConfig()) is None
+
+
+def test_budget_trims_evidence_before_refusing():
+    schema_chars = len(json.dumps(tool_schema()))
+    full = build_prompt(broker_down()).estimated_tokens(schema_chars)
+    # Enough money for the worst-case output and all but the last-ranked evidence row.
+    budget = ((full - 100) * 3 + 2000 * 15) / 1e6
+    answer = good_answer()
+    for item in [answer["impact"], *answer["timeline"], *answer["causes"], *answer["next_steps"]]:
+        item["evidence"] = ["E1"]
+    answer["impact"]["text"] = "Broker 2 stopped."
+    answer["timeline"] = [{"text": "Broker 2 stopped answering scrapes.", "evidence": ["E1"]}]
+    answer["causes"] = answer["causes"][:1]
+    note, script = run([(200, tool_use_message(answer, input_tokens=900))], budget_usd=budget)
+    assert note.kind == "llm", note.fallback
+    sent = json.loads(script.requests[0].content)["messages"][0]["content"]
+    assert "lower-ranked evidence items were left out to stay within the token budget." in sent
+    assert '"id": "E1"' in sent
