@@ -1,22 +1,86 @@
-"""Skeleton placeholder: replaced by the log taxonomy (issue 6)."""
+"""Kafka log taxonomy: log lines -> typed `LogEvent`s (class, severity, time, entities).
+
+Public surface:
+    classify(line)                 one physical line -> LogEvent (a string holding several lines
+                                   is treated as one multi-line record)
+    classify_many(lines)           one LogEvent per physical line, with record context
+    classify_records(lines)        streaming: (first index, line count, LogEvent) per joined
+                                   multi-line record (stack traces, config dumps, cleaner stats)
+    group_unknown(events)          drain3 templates for the events classified `unknown`
+    TemplateGroups                 incremental form of group_unknown
+    class_counts(events)           {class: count}
+    load_taxonomy(path)            the compiled rules (default loki_queries/taxonomy.yaml)
+    CLASSES, UNKNOWN, TaxonomyError
+
+Patterns are data (loki_queries/taxonomy.yaml); this package only applies them.
+"""
 
 from __future__ import annotations
 
-import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from app.model import LogEvent
 
-_LINE = re.compile(r"^\[(?P<ts>[^\]]+)\] (?P<level>[A-Z]+) (?P<msg>.*) \((?P<logger>[^()]+)\)$")
+from ._classify import classify_line
+from ._records import classify_lines, label_lines, merge_record
+from ._records import classify_records as _classify_records
+from ._rules import UNKNOWN, Taxonomy, TaxonomyError, load
+from ._templates import Template, TemplateGroups
+
+__all__ = [
+    "CLASSES",
+    "UNKNOWN",
+    "Template",
+    "TemplateGroups",
+    "TaxonomyError",
+    "class_counts",
+    "classify",
+    "classify_many",
+    "classify_records",
+    "group_unknown",
+    "load_taxonomy",
+]
 
 
-def classify(line: str) -> LogEvent:
-    match = _LINE.match(line)
-    if not match:
-        return LogEvent(event_class="unknown", line=line)
-    msg = match["msg"]
-    cls = "isr_shrink" if "Shrinking ISR" in msg else "other_info"
-    return LogEvent(event_class=cls, severity=match["level"], logger=match["logger"], line=line)
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    return load(path)
 
 
-def classify_many(lines) -> list[LogEvent]:
-    return [classify(line) for line in lines]
+CLASSES: tuple[str, ...] = load().classes
+
+
+def classify(line: str | bytes, *, taxonomy: Taxonomy | None = None) -> LogEvent:
+    """Classify one physical line (never raises on odd input; foreign text is `unknown`)."""
+    tax = taxonomy or load()
+    if isinstance(line, str) and "\n" in line.rstrip("\r\n"):
+        return merge_record(tax, list(classify_lines(tax, line.rstrip("\r\n").split("\n"))))
+    return classify_line(tax, line)[0]
+
+
+def classify_many(lines: Iterable[str | bytes], *, taxonomy: Taxonomy | None = None) -> list[LogEvent]:
+    """One event per physical line, in order; exception and config-dump lines use their record."""
+    return list(classify_lines(taxonomy or load(), lines))
+
+
+def classify_records(
+    lines: Iterable[str | bytes], *, taxonomy: Taxonomy | None = None
+) -> Iterator[tuple[int, int, LogEvent]]:
+    """Streaming: one (first line index, line count, event) per multi-line record of one stream."""
+    return _classify_records(taxonomy or load(), lines)
+
+
+def group_unknown(events: Iterable[LogEvent], **options) -> list[Template]:
+    """drain3 templates (most frequent first) of the events no class fits."""
+    groups = TemplateGroups(**options)
+    groups.extend(e for e in events if e.event_class == UNKNOWN)
+    return groups.templates()
+
+
+def class_counts(events: Iterable[LogEvent]) -> dict[str, int]:
+    return dict(Counter(e.event_class for e in events).most_common())
+
+
+# Kept for callers that label lines one by one with their layout kind.
+label = label_lines
