@@ -48,9 +48,11 @@ class OpenAICompatBackend:
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
             "max_tokens": max_tokens,
             "temperature": 0,
+            # No "strict": servers that enforce OpenAI's strict subset reject length bounds; the
+            # schema still steers decoding and pydantic plus the fact checker validate the answer.
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "incident_note", "schema": schema, "strict": True},
+                "json_schema": {"name": "incident_note", "schema": schema},
             },
         }
         payload = self._post(body)
