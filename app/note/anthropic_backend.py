@@ -23,6 +23,7 @@ TOOL_DESCRIPTION = (
 
 class AnthropicBackend:
     name = "anthropic"
+    answer_format = "tool"
 
     def __init__(
         self,

@@ -36,5 +36,6 @@ class Completion:
 class Backend(Protocol):
     name: str
     model: str
+    answer_format: str  # "tool": a forced tool call; "json": a bare JSON object (sets the prompt's last rule)
 
     def complete(self, system: str, user: str, schema: dict[str, Any], max_tokens: int) -> Completion: ...

@@ -24,6 +24,7 @@ MAX_RETRY_WAIT = 5.0
 
 class OpenAICompatBackend:
     name = "openai"
+    answer_format = "json"
 
     def __init__(
         self,

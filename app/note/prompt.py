@@ -74,18 +74,21 @@ def build_prompt(
     problems: list[str] | None = None,
     max_tokens: int | None = None,
     schema_chars: int = 0,
+    answer_format: str = "tool",
 ) -> Prompt:
     """Render both prompts; drop lowest-ranked evidence until the estimate fits `max_tokens`."""
     ordered = _by_rank(incident)
     keep = len(ordered)
     while True:
-        prompt = _render(incident, ordered[:keep], len(ordered) - keep, problems or [])
+        prompt = _render(incident, ordered[:keep], len(ordered) - keep, problems or [], answer_format)
         if max_tokens is None or prompt.estimated_tokens(schema_chars) <= max_tokens or keep <= 1:
             return prompt
         keep = max(1, keep - max(1, keep // 5))
 
 
-def _render(incident: Incident, evidence: list[Evidence], trimmed: int, problems: list[str]) -> Prompt:
+def _render(
+    incident: Incident, evidence: list[Evidence], trimmed: int, problems: list[str], answer_format: str
+) -> Prompt:
     rows = [evidence_row(e) for e in sorted(evidence, key=lambda e: e.at)]
     ids = {r["id"] for r in rows}
     hyp = hypothesis_rows(incident, ids)
@@ -101,6 +104,7 @@ def _render(incident: Incident, evidence: list[Evidence], trimmed: int, problems
         "trimmed": trimmed,
         "problems": problems,
         "tool_name": TOOL_NAME,
+        "answer_format": answer_format,
     }
     return Prompt(
         system=render("system.j2", **context),

@@ -177,7 +177,13 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
         # The tighter of the token limit and what the money left can buy (after the worst-case output).
         affordable = _affordable_input(llm, prices, spent_in, spent_out)
         limit = min(llm.max_input_tokens, affordable)
-        prompt = build_prompt(incident, problems, max_tokens=limit, schema_chars=schema_chars)
+        prompt = build_prompt(
+            incident,
+            problems,
+            max_tokens=limit,
+            schema_chars=schema_chars,
+            answer_format=getattr(backend, "answer_format", "tool"),
+        )
         estimate = prompt.estimated_tokens(schema_chars)
         worst = ((spent_in + estimate) * prices[0] + (spent_out + llm.max_tokens) * prices[1]) / 1e6
         if worst > llm.budget_usd:

@@ -117,6 +117,9 @@ def test_good_answer_over_http(server):
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["response_format"]["json_schema"]["schema"] == tool_schema()
     assert "````untrusted-data" in body["messages"][1]["content"]
+    assert (
+        "7. Answer only with one JSON object that matches the schema you were given, with no text around it."
+    ) in body["messages"][0]["content"]
     assert SECRET not in json.dumps(body)
     assert "authorization" not in {k.lower() for k in request["headers"]}
 
