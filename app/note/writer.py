@@ -203,12 +203,19 @@ def _llm_draft(incident: Incident, backend: Backend, llm: LLMConfig, tz: tzinfo)
         spent_out += completion.output_tokens
         problems = _problems(completion, prompt, incident, tz)
         if not problems:
-            return _Outcome(Draft.model_validate(completion.data), usage(), None)
+            return _Outcome(_in_time_order(Draft.model_validate(completion.data), incident), usage(), None)
     return _Outcome(
         None,
         usage(),
         f"The LLM draft ({backend.model}) was rejected twice by the fact checker: {_summary(problems)}.",
     )
+
+
+def _in_time_order(draft: Draft, incident: Incident) -> Draft:
+    """A timeline reads top to bottom in time, whatever order the model wrote it in."""
+    at = {e.id: e.at for e in incident.evidence}
+    ordered = sorted(draft.timeline, key=lambda item: min(at[i] for i in item.evidence))
+    return draft.model_copy(update={"timeline": ordered})
 
 
 def _affordable_input(llm: LLMConfig, prices: tuple[float, float], spent_in: int, spent_out: int) -> int:

@@ -187,6 +187,7 @@ def test_auth_and_unknown_model_errors_are_explained():
         [(401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})]
     )
     assert "rejected the key (HTTP 401); check ANTHROPIC_API_KEY" in note.fallback
+    assert KEY not in note.fallback and KEY not in note.markdown
     note, _ = run([(404, {"type": "error", "error": {"type": "not_found_error", "message": "model: nope"}})])
     assert "check LENS_LLM_MODEL" in note.fallback
 
@@ -219,3 +220,12 @@ def test_budget_trims_evidence_before_refusing():
     sent = json.loads(script.requests[0].content)["messages"][0]["content"]
     assert "lower-ranked evidence items were left out to stay within the token budget." in sent
     assert '"id": "E1"' in sent
+
+
+def test_timeline_is_put_in_time_order():
+    answer = good_answer()
+    answer["timeline"].reverse()
+    note, _ = run([(200, tool_use_message(answer))])
+    rows = [line for line in note.markdown.splitlines() if line.startswith("| 2026-")]
+    assert rows == sorted(rows)
+    assert rows[0].startswith("| 2026-11-01 12:07:30 UTC | Broker 2 stopped answering scrapes.")
