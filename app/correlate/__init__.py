@@ -89,7 +89,7 @@ def correlate(
             summary=_quiet_summary(observations, [c for c, _ in ranked]),
         )
 
-    kept = [(c, p) for c, p in ranked if p >= 0.01][: pack.scoring.max_hypotheses]
+    kept = [(c, p) for c, p in ranked if p >= 0.05][: pack.scoring.max_hypotheses]
     evidence, ids = _evidence(pack, kept, observations, cluster, available)
     hypotheses = [_hypothesis(pack, c, p, ids, cluster, available, events) for c, p in kept]
     top = kept[0][0]
