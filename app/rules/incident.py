@@ -204,7 +204,8 @@ def rules_for_incident(
             summary=f"Kafka signal {ev.signal} is past the level it reached in a past incident.",
             description=(
                 f"{ev.signal} = {{{{ $value | humanize }}}} ({signal.unit.replace('_', ' ')}) on broker "
-                f"{{{{ $labels.{cfg.broker_label} }}}} of cluster {{{{ $labels.{cfg.cluster_label} }}}} is past "
+                f"{{{{ $labels.{cfg.broker_label} }}}} of cluster {{{{ $labels.{cfg.cluster_label} }}}} is "
+                "past "
                 f"{_fmt(threshold)}, the level it crossed in the incident of {iso(ev.at)} (normal "
                 f"{_fmt(float(normal))}, observed {_fmt(float(observed))}). Open the app on this broker and "
                 "window and check the incident's first hypothesis."

@@ -105,7 +105,8 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
         Record(
             "produce_request_rate",
             f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
-            expr=f"sum without ({cfg.without_plus('version')}) (rate(kafka_network_requestmetrics_requests_total"
+            expr=f"sum without ({cfg.without_plus('version')}) "
+            "(rate(kafka_network_requestmetrics_requests_total"
             f'{{request=~"Produce|FetchConsumer",{cfg.broker_label}=~".+"}}[{w}]))',
             matchers='request="Produce"',
         ),
@@ -134,7 +135,8 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             "consumer_lag_seconds",
             "group:kafka_consumergroup_lag_seconds:max",
             # Per topic: lag / produce rate (end-offset growth); the group's worst topic.
-            expr=f"max without (topic) (sum without ({cfg.without_plus('partition')}) (kafka_consumergroup_lag)"
+            expr=f"max without (topic) (sum without ({cfg.without_plus('partition')}) "
+            "(kafka_consumergroup_lag)"
             f" / ignoring (consumergroup) group_left clamp_min(sum without ({cfg.without_plus('partition')})"
             f" (rate(kafka_topic_partition_current_offset[{w}])), 0.001))",
         ),
@@ -237,19 +239,22 @@ def _extra_recordings(cfg: RulesConfig) -> list[RecordingRule]:
     return [
         RecordingRule(
             "cluster:kafka_controller_kafkacontroller_offlinepartitionscount:max",
-            f"max without ({cfg.without_plus(cfg.broker_label)}) (broker:kafka_controller_kafkacontroller_offlinepartitionscount:sum)",
+            f"max without ({cfg.without_plus(cfg.broker_label)}) "
+            "(broker:kafka_controller_kafkacontroller_offlinepartitionscount:sum)",
             "Offline partitions in the cluster (only the active controller reports them).",
             signal="offline_partitions",
         ),
         RecordingRule(
             f"cluster:kafka_controller_kafkacontroller_newactivecontrollerscount:max_increase{w}",
-            f"max without ({cfg.without_plus(cfg.broker_label)}) (broker:kafka_controller_kafkacontroller_newactivecontrollerscount:increase{w})",
+            f"max without ({cfg.without_plus(cfg.broker_label)}) "
+            f"(broker:kafka_controller_kafkacontroller_newactivecontrollerscount:increase{w})",
             "Controller changes in the cluster over the window, as the node that saw most of them counts.",
             signal="controller_changes",
         ),
         RecordingRule(
             "broker:kafka_log_logmanager_offlinelogdirectorycount:sum",
-            f'sum without ({cfg.without}) (kafka_log_logmanager_offlinelogdirectorycount{{{cfg.broker_label}=~".+"}})',
+            f"sum without ({cfg.without}) "
+            f'(kafka_log_logmanager_offlinelogdirectorycount{{{cfg.broker_label}=~".+"}})',
             "Log directories this broker has taken offline after an I/O error.",
         ),
     ]
@@ -293,7 +298,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             severity="warning",
             summary="Kafka partitions are under-replicated.",
             description=f"{broker_is} leads {{{{ $value | humanize }}}} under-replicated partitions. "
-            "Find the follower that dropped out (a broker down, slow disk or network): check KafkaBrokerMissing "
+            "Find the follower that dropped out (a broker down, slow disk or network): check "
+            "KafkaBrokerMissing "
             "and 'Shrinking ISR' lines in the leaders' server.log.",
             runbook="kafkaunderreplicatedpartitions",
             signals=("under_replicated_partitions",),
@@ -314,7 +320,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             severity="critical",
             summary="Kafka partitions are below min.insync.replicas; acks=all produce fails.",
             description=f"{broker_is} leads {{{{ $value | humanize }}}} partitions whose ISR is below "
-            "min.insync.replicas, so producers with acks=all get NotEnoughReplicas. Bring the missing replicas "
+            "min.insync.replicas, so producers with acks=all get NotEnoughReplicas. Bring the missing "
+            "replicas "
             "back (restart the down broker) before lowering min.insync.replicas.",
             runbook="kafkaunderminisrpartitions",
             signals=("under_min_isr_partitions",),
@@ -335,7 +342,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             severity="critical",
             summary="Kafka partitions have no leader.",
             description="Cluster {{ $labels.cluster }} has {{ $value | humanize }} offline partitions: they "
-            "accept no reads or writes. Restart the brokers holding their replicas; consider unclean election "
+            "accept no reads or writes. Restart the brokers holding their replicas; consider unclean "
+            "election "
             "only if data loss is acceptable.",
             runbook="kafkaofflinepartitions",
             signals=("offline_partitions",),
@@ -382,7 +390,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaControllerChurn"],
             severity="warning",
             summary="The Kafka active controller keeps changing.",
-            description=f"Cluster {{{{ $labels.cluster }}}} saw {{{{ $value | humanize }}}} new active controllers "
+            description=f"Cluster {{{{ $labels.cluster }}}} saw {{{{ $value | humanize }}}} new active "
+            "controllers "
             f"in {w}. Look for controllers losing their quorum lease: GC pauses, network trouble or a "
             "crash-looping node (controller.log, KafkaGcTimeFractionHigh).",
             runbook="kafkacontrollerchurn",
@@ -406,7 +415,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaIsrShrinkRateAboveBaseline"],
             severity="warning",
             summary="Kafka ISR shrinks are well above their usual rate.",
-            description=f"{broker_is} shrinks ISRs at {{{{ $value | humanize }}}}/s, more than {sig:g} standard "
+            description=f"{broker_is} shrinks ISRs at {{{{ $value | humanize }}}}/s, more than {sig:g} "
+            "standard "
             f"deviations above its {b} mean. Followers are falling out of sync: check the followers' health "
             "(down, GC, disk) and replica.lag.time.max.ms.",
             runbook="kafkaisrshrinkrateabovebaseline",
@@ -449,7 +459,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             severity="critical",
             summary="A Kafka broker is down or cannot be scraped.",
             description=f"{broker_is} has not answered Prometheus scrapes. Check the process and its "
-            "server.log (last lines before it stopped); restart it and watch under-replicated partitions fall "
+            "server.log (last lines before it stopped); restart it and watch under-replicated partitions "
+            "fall "
             "back to 0.",
             runbook="kafkabrokermissing",
             signals=("broker_up",),
@@ -463,7 +474,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaConsumerLagGrowing"],
             severity="warning",
             summary="A Kafka consumer group is falling behind.",
-            description="Consumer group {{ $labels.consumergroup }} in cluster {{ $labels.cluster }} has a lag "
+            description="Consumer group {{ $labels.consumergroup }} in cluster {{ $labels.cluster }} has a "
+            "lag "
             "growing by {{ $value | humanize }} messages/s. Check that its consumers are running and not "
             "rebalancing in a loop; scale them out if production simply outgrew them.",
             runbook="kafkaconsumerlaggrowing",
@@ -487,8 +499,10 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaConsumerLagSecondsHigh"],
             severity="warning",
             summary="A Kafka consumer group is far behind in time.",
-            description="Consumer group {{ $labels.consumergroup }} in cluster {{ $labels.cluster }} is about "
-            "{{ $value | humanize }}s behind its producers. Check that its consumers are alive and keeping up; "
+            description="Consumer group {{ $labels.consumergroup }} in cluster {{ $labels.cluster }} is "
+            "about "
+            "{{ $value | humanize }}s behind its producers. Check that its consumers are alive and keeping "
+            "up; "
             "a stalled group needs a restart, a slow one more instances or partitions.",
             runbook="kafkaconsumerlagsecondshigh",
             signals=("consumer_lag_seconds",),
@@ -513,7 +527,8 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaGcTimeFractionHigh"],
             severity="warning",
             summary="A Kafka broker spends too much time in garbage collection.",
-            description=f"{broker_is} spent {{{{ $value | humanizePercentage }}}} of the last {w} in GC. Check "
+            description=f"{broker_is} spent {{{{ $value | humanizePercentage }}}} of the last {w} in GC. "
+            "Check "
             "heap usage and the GC log; raise the heap or find the load (large fetches, many partitions) "
             "that fills it.",
             runbook="kafkagctimefractionhigh",
@@ -535,8 +550,10 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaRequestHandlerIdleLow"],
             severity="warning",
             summary="Kafka request handler threads are nearly saturated.",
-            description=f"{broker_is} request handlers are idle only {{{{ $value | humanizePercentage }}}} of "
-            "the time. Requests will queue: check request rates and latency per request type, slow disks, and "
+            description=f"{broker_is} request handlers are idle only {{{{ $value | humanizePercentage }}}} "
+            "of "
+            "the time. Requests will queue: check request rates and latency per request type, slow disks, "
+            "and "
             "num.io.threads.",
             runbook="kafkarequesthandleridlelow",
             signals=("request_handler_idle",),
@@ -559,12 +576,14 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             expr="broker_request:kafka_network_requestmetrics_totaltimems:p99"
             f" > broker_request:kafka_network_requestmetrics_totaltimems:p99_avg{b}"
             f" + {sig:g} * broker_request:kafka_network_requestmetrics_totaltimems:p99_stddev{b}"
-            f" and broker_request:kafka_network_requestmetrics_totaltimems:p99 > {t['request_latency_min_ms']:g}",
+            " and broker_request:kafka_network_requestmetrics_totaltimems:p99 > "
+            f"{t['request_latency_min_ms']:g}",
             for_minutes=f["KafkaRequestLatencyAboveBaseline"],
             severity="warning",
             summary="Kafka request latency is well above its usual level.",
             description=f"{broker_is} serves {{{{ $labels.request }}}} requests with a p99 of "
-            f"{{{{ $value | humanize }}}}ms, more than {sig:g} standard deviations above its {b} mean. Check the "
+            f"{{{{ $value | humanize }}}}ms, more than {sig:g} standard deviations above its {b} mean. "
+            "Check the "
             "broker's disk, GC and request handler idle, and whether one client changed its load.",
             runbook="kafkarequestlatencyabovebaseline",
             signals=("produce_latency_p99", "fetch_consumer_latency_p99", "fetch_follower_latency_p99"),
@@ -588,8 +607,10 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
             for_minutes=f["KafkaLogDirOffline"],
             severity="critical",
             summary="A Kafka log directory went offline.",
-            description=f"{broker_is} has {{{{ $value | humanize }}}} offline log directories after I/O errors; "
-            "its replicas there are gone from the ISR. Check the disk (dmesg, free space), fix or replace it, "
+            description=f"{broker_is} has {{{{ $value | humanize }}}} offline log directories after I/O "
+            "errors; "
+            "its replicas there are gone from the ISR. Check the disk (dmesg, free space), fix or replace "
+            "it, "
             "then restart the broker.",
             runbook="kafkalogdiroffline",
             signals=(),

@@ -38,9 +38,10 @@ def alert_tests(rule: AlertRule, cfg: RulesConfig = DEFAULT) -> list[dict[str, A
     for i, case in enumerate(rule.cases, 1):
         label = case.name or f"case {i}"
         fire_at = case.onset + rule.for_minutes
+        silent = silent_minute(rule, case)
         tests.append(
             {
-                "name": f"{rule.alert}: {label}: silent at {silent_minute(rule, case)}m, firing at {fire_at}m "
+                "name": f"{rule.alert}: {label}: silent at {silent}m, firing at {fire_at}m "
                 f"(onset {case.onset}m, for {rule.for_})",
                 "interval": "1m",
                 "input_series": [{"series": s, "values": v} for s, v in sorted(case.series.items())],
