@@ -193,3 +193,16 @@ def test_local_time_keeps_the_date_when_it_differs_from_utc():
     assert (
         "| 2026-11-01 12:07:30 UTC | 2026-11-02 02:07:30 UTC+1400 | broker up on broker 2: 1 → 0 | E1 |" in md
     )
+
+
+def test_the_note_package_stays_below_the_ui():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, app.note, app.render, app.config, app.redact; "
+        "bad = [m for m in sys.modules if m.startswith(('streamlit', 'app.ui', 'app.mcp_server', 'mcp'))]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
