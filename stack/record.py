@@ -174,11 +174,11 @@ def wait_healthy(ops: faults.StackOps, timeout_s: float = 240.0, log=print) -> f
                 finally:
                     admin.close()
                 short = [
-                    f"{t['topic']}-{p['partition']}"
+                    f"{t['name']}-{p['partition_index']}"
                     for t in topics
                     for p in t["partitions"]
-                    if len(p["isr"]) < len(p["replicas"]) or p["leader"] < 0
-                ]
+                    if len(p["isr_nodes"]) < len(p["replica_nodes"]) or p["leader_id"] < 0
+                ] + [t["name"] for t in topics if t["error_code"]]
                 if not short and topics:
                     return time.monotonic() - started
                 reason = f"partitions not fully in sync: {short[:6]}"
