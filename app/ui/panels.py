@@ -18,6 +18,7 @@ from app.bundle import GroundTruth
 from app.model import Incident, iso
 from app.pipeline import Diagnosis
 from app.sources.base import SourceError
+from app.ui import state
 from app.ui.charts import Mark, signal_figure, timeline_figure
 from app.ui.state import LiveSettings
 
@@ -168,7 +169,16 @@ def timeline(diagnosis: Diagnosis, broker: str) -> None:
 
 
 def note(incident: Incident) -> None:
-    text = service.note_for(incident)
+    mode = st.radio(
+        "Writer",
+        ["auto", "template"],
+        horizontal=True,
+        help="auto: an LLM draft when ANTHROPIC_API_KEY or LENS_LLM_BASE_URL is set, checked against the "
+        "evidence, else the deterministic template",
+    )
+    written = state.note(incident.to_json(), mode)
+    text = written["markdown"]
+    st.caption(written["accounting"])
     st.markdown(text)
     st.download_button(
         "Download note (.md)", text, file_name=f"incident-{incident.cluster}.md", mime="text/markdown"

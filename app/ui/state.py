@@ -65,3 +65,22 @@ def live_brokers(settings: LiveSettings) -> list[str]:
 def bundle_brokers(bundle: str) -> tuple[list[str], str]:
     source = BundleSource(bundle)
     return source.brokers(), source.cluster()
+
+
+@st.cache_data(ttl=BUNDLE_TTL_S, show_spinner="Writing the note…")
+def note(incident_json: str, mode: str) -> dict[str, str]:
+    """The note for an incident; an LLM draft when one is configured and `mode` allows it.
+
+    Keyed on the Incident's JSON so a rerun never pays for a second LLM call.
+    """
+    from app.config import ConfigError
+    from app.model import Incident
+    from app.note import write_note
+
+    incident = Incident.from_json(incident_json)
+    try:
+        written = write_note(incident, mode=mode)
+    except ConfigError as exc:
+        written = write_note(incident, mode="template")
+        return {"markdown": written.markdown, "accounting": f"template note: {exc}", "kind": written.kind}
+    return {"markdown": written.markdown, "accounting": written.accounting(), "kind": written.kind}
