@@ -1,0 +1,188 @@
+"""Speed and coverage of the Kafka log taxonomy, against plain drain3 measured in the same run.
+
+    python bench/taxonomy.py                      # lines from the real stack's logs (or the fixtures)
+    python bench/taxonomy.py --logs DIR ...       # lines from these folders (*.log, *.out, recursive)
+    python bench/taxonomy.py --coverage DIR ...   # per-file share of classified / unknown lines only
+
+Throughput: the same ~200k physical lines (real Kafka logs, repeated in order until the target
+count) go through
+  - drain3 alone: `TemplateMiner().add_log_message(line)` with drain3's default configuration,
+    the baseline (target: the classifier >= 10x its lines/s);
+  - `classify_many` (one event per physical line, with record context);
+  - `classify_records` (one event per joined multi-line record);
+  - `classify_many` + drain3 templates for the lines classified `unknown` (the full product path).
+Memory: tracemalloc peak while streaming the lines through `classify_records` vs. keeping every event.
+Hostile lines: seconds per call for 1 MB and pathological lines (must stay well under a second).
+Coverage: per file, share of lines with a class vs. `unknown` (templated), and per-class counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from drain3 import TemplateMiner  # noqa: E402
+from drain3.template_miner_config import TemplateMinerConfig  # noqa: E402
+
+from app import taxonomy  # noqa: E402
+
+TARGET_LINES = 200_000
+DEFAULT_DIRS = [ROOT / ".stack" / "run", ROOT / ".stack" / "faults", ROOT / "tests" / "fixtures" / "kafka_logs"]
+
+
+def log_files(dirs: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        for pattern in ("**/*.log", "**/*.out", "**/*.log.*"):
+            out += [Path(p) for p in glob.glob(str(d / pattern), recursive=True) if _is_text_log(p)]
+    return sorted(set(out))
+
+
+def _is_text_log(path: str) -> bool:
+    # Kafka's data dirs hold binary segment files also named *.log; only read text logs.
+    if not os.path.isfile(path) or f"{os.sep}data{os.sep}" in path:
+        return False
+    with open(path, "rb") as fh:
+        return b"\x00" not in fh.read(4096)
+
+
+def read(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+
+
+def corpus(files: list[Path], target: int) -> list[str]:
+    base: list[str] = []
+    for f in files:
+        base += read(f)
+    if not base:
+        raise SystemExit("no log lines found; start the stack (python -m stack up) or pass --logs DIR")
+    lines = []
+    while len(lines) < target:
+        lines += base
+    return lines[:target], len(base)
+
+
+def rate(fn, lines: list[str]) -> float:
+    start = time.perf_counter()
+    fn(lines)
+    return len(lines) / (time.perf_counter() - start)
+
+
+def drain3_plain(lines: list[str]) -> None:
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    miner = TemplateMiner(config=config)
+    for line in lines:
+        miner.add_log_message(line)
+
+
+def classify_lines(lines: list[str]) -> None:
+    taxonomy.classify_many(lines)
+
+
+def classify_records(lines: list[str]) -> None:
+    for _ in taxonomy.classify_records(lines):
+        pass
+
+
+def classify_and_template(lines: list[str]) -> None:
+    taxonomy.group_unknown(taxonomy.classify_many(lines))
+
+
+def memory(lines: list[str]) -> tuple[float, float]:
+    tracemalloc.start()
+    for _ in taxonomy.classify_records(lines):
+        pass
+    _, stream_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    tracemalloc.start()
+    kept = taxonomy.classify_many(lines)
+    _, list_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    return stream_peak / 2**20, list_peak / 2**20
+
+
+def hostile() -> list[tuple[str, float]]:
+    head = "[2026-12-04 23:42:33,283] INFO "
+    cases = {
+        "1 MB line": head + "[Partition t-0 broker=1] Shrinking ISR from 1,2 to 1 " + "x" * 1_000_000 + " (kafka.cluster.Partition)",
+        "1 MB of '(' ": head + "(" * 1_000_000,
+        "40k x 'Shrinking ISR from 1,2 to '": head + "Shrinking ISR from 1,2 to " * 40_000,
+        "40k x 'Error while '": head + "Error while " * 40_000,
+        "40k x 'Preparing to rebalance group '": head + "Preparing to rebalance group " * 40_000,
+        "100k x '1,'": head + "ISR updated to " + "1," * 100_000,
+        "1 MB json-ish": '{"log": "' + "a" * 1_000_000,
+        "1 MB invalid UTF-8": (b"[2026-12-04 23:42:33,283] WARN " + b"\xff\xfe" * 500_000).decode("utf-8", "surrogateescape"),
+    }
+    out = []
+    for name, line in cases.items():
+        start = time.perf_counter()
+        taxonomy.classify(line)
+        out.append((name, time.perf_counter() - start))
+    return out
+
+
+def coverage(files: list[Path]) -> None:
+    total: Counter[str] = Counter()
+    print(f"{'file':58s} {'lines':>7s} {'classified':>10s} {'unknown':>8s}  records  rec.unknown")
+    for f in files:
+        lines = read(f)
+        if not lines:
+            continue
+        events = taxonomy.classify_many(lines)
+        counts = Counter(e.event_class for e in events)
+        total.update(counts)
+        recs = [e for _, _, e in taxonomy.classify_records(lines)]
+        rec_unknown = sum(e.event_class == taxonomy.UNKNOWN for e in recs)
+        unknown = counts.get(taxonomy.UNKNOWN, 0)
+        name = str(f.relative_to(ROOT)) if f.is_relative_to(ROOT) else str(f)
+        print(f"{name[-58:]:58s} {len(lines):7d} {1 - unknown / len(lines):10.1%} {unknown / len(lines):8.1%}"
+              f"  {len(recs):7d}  {rec_unknown / max(len(recs), 1):10.1%}")
+    n = sum(total.values())
+    print(f"\nall files: {n} lines, {total.get(taxonomy.UNKNOWN, 0) / max(n, 1):.2%} unknown (templated by drain3)")
+    print("per class:", ", ".join(f"{k}={v}" for k, v in total.most_common()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--logs", nargs="*", type=Path, help="folders with log files")
+    parser.add_argument("--coverage", nargs="*", type=Path, help="only print per-file coverage of these folders")
+    parser.add_argument("--lines", type=int, default=TARGET_LINES)
+    args = parser.parse_args()
+    if args.coverage is not None:
+        coverage(log_files(args.coverage or DEFAULT_DIRS))
+        return
+    files = log_files(args.logs or DEFAULT_DIRS)
+    lines, distinct = corpus(files, args.lines)
+    print(f"corpus: {len(lines)} lines ({distinct} distinct physical lines from {len(files)} files, repeated in order)")
+    taxonomy.classify_many(lines[:2000])  # warm caches and the compiled taxonomy
+    base = rate(drain3_plain, lines)
+    results = {
+        "classify_many (per physical line)": rate(classify_lines, lines),
+        "classify_records (joined records)": rate(classify_records, lines),
+        "classify_many + drain3 on unknown": rate(classify_and_template, lines),
+    }
+    print(f"{'drain3 alone (baseline)':40s} {base:12,.0f} lines/s")
+    for name, r in results.items():
+        print(f"{name:40s} {r:12,.0f} lines/s   {r / base:5.1f}x drain3")
+    stream_mb, list_mb = memory(lines)
+    print(f"memory (tracemalloc peak): streaming records {stream_mb:.1f} MiB, all per-line events kept {list_mb:.1f} MiB")
+    print("hostile lines (seconds per classify call):")
+    for name, secs in hostile():
+        print(f"  {name:40s} {secs:8.4f} s")
+    print()
+    coverage(files)
+
+
+if __name__ == "__main__":
+    main()
