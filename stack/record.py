@@ -113,7 +113,6 @@ class _StackOps:
 
 def connect() -> StackEndpoints:
     """Attach to the running stack (`python -m stack up`)."""
-    from stack import config
     from stack.runtime import Stack, StackNotRunning
 
     try:
@@ -122,16 +121,23 @@ def connect() -> StackEndpoints:
         raise RecordError(f"{exc}; start it with `make stack-up`") from None
     if not stack.is_running():
         raise RecordError("the stack is not running; start it with `make stack-up`")
+    return endpoints_for(stack)
+
+
+def endpoints_for(stack) -> StackEndpoints:
+    """Endpoints, fault operations and component versions of a `stack.Stack`."""
+    from stack import config
+
     versions = {
         "kafka": config.KAFKA_VERSION,
         "jmx_exporter": f"jmx_prometheus_javaagent {config.JMX_AGENT_VERSION}",
         "loki": config.LOKI_VERSION.lstrip("v"),
         "prometheus": prometheus_version(stack.prometheus_url),
         "java": _java_version(),
+        # both are the project's own (the Go exporters and promtail cannot be built here)
+        "lag_exporter": "stack/lag_exporter.py (kafka_exporter metric names)",
+        "log_shipper": "stack/shipper.py",
     }
-    for name in ("LAG_EXPORTER_VERSION", "SHIPPER_VERSION"):
-        if hasattr(config, name):
-            versions[name[: -len("_VERSION")].lower()] = str(getattr(config, name))
     return StackEndpoints(
         ops=_StackOps(stack),
         prometheus_url=stack.prometheus_url,

@@ -50,7 +50,7 @@ def _wait_for(what: str, probe: Callable[[], object], timeout_s: float) -> objec
 
 
 def test_broker_down_is_visible_in_prometheus_and_loki(real_stack):
-    stack = record.connect()
+    stack = record.endpoints_for(real_stack)
     ops, prom, loki = stack.ops, stack.prometheus_url, stack.loki_url
     record.ensure_load(ops, warmup_s=20)
     record.wait_healthy(ops, timeout_s=120)
