@@ -145,7 +145,7 @@ class KafkaAdmin:
 
                     self._client = KafkaAdminClient(
                         bootstrap_servers=self.bootstrap.split(","), client_id="kafka-incident-lens",
-                        request_timeout_ms=ms, bootstrap_timeout_ms=ms, api_version_auto_timeout_ms=ms,
+                        request_timeout_ms=ms, bootstrap_timeout_ms=ms,
                     )
             except Exception as exc:  # kafka-python raises several unrelated types here
                 raise SourceUnavailable(f"{SOURCE} at {self.bootstrap}", f"cannot connect ({_describe(exc)})") from None
