@@ -7,6 +7,7 @@ source does not stop the pipeline: its report says what is missing and the rest 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,20 +75,58 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
 
 
 def classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
-    """Classify every line; the stream's broker and timestamp fill what the line lacks."""
+    """One event per log record, in time order.
+
+    Lines are taken per stream (broker + labels), in time order, split into physical lines (a
+    shipper may already have joined a record with newlines) and joined into multi-line records
+    (stack traces, config dumps) by the taxonomy, so a record is one event. The stream's broker,
+    timestamp and `filename` label fill what the record lacks.
+    """
     if logs.empty:
         return []
-    events = taxonomy.classify_many(logs["line"].tolist())
-    out = []
-    for event, ts, broker in zip(events, logs["ts"], logs["broker"], strict=True):
-        out.append(
-            dataclasses.replace(
-                event,
-                ts=event.ts or ts.to_pydatetime(),
-                source_broker=None if pd.isna(broker) else str(broker),
+    frame = logs.reset_index(drop=True)
+    labels = frame["labels"].astype("string").fillna("") if "labels" in frame else pd.Series("", index=frame.index)
+    brokers = frame["broker"].astype("string").fillna("")
+    frame = frame.assign(_stream=brokers + "\x00" + labels, _row=range(len(frame)))
+    frame = frame.sort_values(["_stream", "ts", "_row"], kind="stable")
+    out: list[LogEvent] = []
+    for _stream, part in frame.groupby("_stream", sort=False):
+        rows: list[int] = []
+        lines: list[str] = []
+        entry_starts: set[int] = set()
+        joined = False
+        for row, text in zip(part["_row"], part["line"], strict=True):
+            pieces = ("" if pd.isna(text) else str(text)).rstrip("\r\n").split("\n")
+            joined = joined or len(pieces) > 1
+            entry_starts.add(len(lines))
+            rows.extend([row] * len(pieces))
+            lines.extend(pieces)
+        first = part.iloc[0]
+        broker = None if pd.isna(first["broker"]) else str(first["broker"])
+        filename = _label(first.get("labels"), "filename")
+        # A shipper that joins records (newlines inside entries) makes every entry one record.
+        for start, _count, event in taxonomy.classify_records(lines, starts=entry_starts if joined else None):
+            row_ts = logs["ts"].iloc[rows[start]]
+            out.append(
+                dataclasses.replace(
+                    event,
+                    ts=event.ts or (None if pd.isna(row_ts) else row_ts.to_pydatetime()),
+                    source_broker=broker,
+                    filename=event.filename or filename,
+                )
             )
-        )
+    out.sort(key=lambda e: (e.ts is None, e.ts or 0))
     return out
+
+
+def _label(labels: object, name: str) -> str | None:
+    if not isinstance(labels, str) or not labels:
+        return None
+    try:
+        value = json.loads(labels).get(name)
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value is not None else None
 
 
 def _queries(metrics: pd.DataFrame) -> dict[str, str]:

@@ -18,7 +18,7 @@ Patterns are data (loki_queries/taxonomy.yaml); this package only applies them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 
 from app.model import LogEvent
@@ -65,10 +65,13 @@ def classify_many(lines: Iterable[str | bytes], *, taxonomy: Taxonomy | None = N
 
 
 def classify_records(
-    lines: Iterable[str | bytes], *, taxonomy: Taxonomy | None = None
+    lines: Iterable[str | bytes], *, starts: Container[int] | None = None, taxonomy: Taxonomy | None = None
 ) -> Iterator[tuple[int, int, LogEvent]]:
-    """Streaming: one (first line index, line count, event) per multi-line record of one stream."""
-    return _classify_records(taxonomy or load(), lines)
+    """Streaming: one (first line index, line count, event) per multi-line record of one stream.
+
+    `starts` marks line indices that always begin a record (entries already joined by a shipper).
+    """
+    return _classify_records(taxonomy or load(), lines, starts)
 
 
 def group_unknown(events: Iterable[LogEvent], **options) -> list[Template]:

@@ -9,7 +9,7 @@ of their own. Records are cut at `MAX_RECORD_LINES` so one runaway stream cannot
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 from app.model import LogEvent
@@ -65,12 +65,18 @@ def _is_exception_line(line: str) -> bool:
     return not line.startswith("\t") or s.startswith("Caused by")
 
 
-def classify_records(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[tuple[int, int, LogEvent]]:
-    """(index of the record's first line, number of lines, event) per record, streaming."""
+def classify_records(
+    tax: Taxonomy, lines: Iterable[str | bytes], starts: Container[int] | None = None
+) -> Iterator[tuple[int, int, LogEvent]]:
+    """(index of the record's first line, number of lines, event) per record, streaming.
+
+    `starts`: line indices that begin a record whatever they look like (entries a shipper
+    already joined into whole records).
+    """
     buf: list[LogEvent] = []
     start = 0
     for i, (event, kind) in enumerate(label_lines(tax, lines)):
-        if buf and (kind == env.LOG4J or kind == env.GC or len(buf) >= MAX_RECORD_LINES):
+        if buf and (kind == env.LOG4J or kind == env.GC or len(buf) >= MAX_RECORD_LINES or (starts is not None and i in starts)):
             yield start, len(buf), merge_record(tax, buf)
             buf = []
         if not buf:
