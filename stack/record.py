@@ -367,14 +367,37 @@ def prometheus_version(prometheus_url: str) -> str:
         return "unknown"
 
 
+def pull_window(endpoints: StackEndpoints, window: Window, step_s: float):
+    """Metrics and logs of `window` through the app's own LiveSource (what users run); the direct
+    pull below is only a fallback so an hour of recording is not lost to a source bug."""
+    from app.sources.base import SourceError
+    from app.sources.live import LiveSource
+
+    problems: list[str] = []
+    try:
+        source = LiveSource(endpoints.prometheus_url, endpoints.loki_url, cluster=endpoints.cluster,
+                            max_log_lines=1_000_000)
+        metrics = source.metrics(window)
+        logs = source.logs(window)
+        profile = source.layout().profile
+        problems += [f"{r.source}: {r.status} {r.message}".strip() for r in [*metrics.reports, *logs.reports]
+                     if r.status != "ok"]
+        if len(metrics.frame) and len(logs.frame):
+            return metrics.frame, logs.frame, profile, problems
+        problems.append("LiveSource returned no metrics or no logs; pulled directly instead")
+    except (SourceError, KeyError, ValueError) as exc:
+        problems.append(f"LiveSource failed ({exc}); pulled directly instead")
+    frame, profile, more = pull_metrics(endpoints.prometheus_url, window, step_s)
+    return frame, pull_logs(endpoints.loki_url, window), profile, problems + more
+
+
 def record_bundle(
     endpoints: StackEndpoints, run: Run, out: Path, step_s: float, scenario: Scenario, log=print
 ) -> Path:
     # Loki's ingester and Prometheus' last scrape trail the wall clock by a few seconds
     time.sleep(6)
     t0 = time.monotonic()
-    metrics, profile, problems = pull_metrics(endpoints.prometheus_url, run.window, step_s)
-    logs = pull_logs(endpoints.loki_url, run.window)
+    metrics, logs, profile, problems = pull_window(endpoints, run.window, step_s)
     pull_s = time.monotonic() - t0
     versions = dict(endpoints.versions)
     versions.setdefault("prometheus", prometheus_version(endpoints.prometheus_url))
@@ -386,7 +409,7 @@ def record_bundle(
         + f", RF {load.REPLICATION_FACTOR}, min ISR {load.MIN_INSYNC_REPLICAS}."
     )
     if problems:
-        notes += " Signals not recorded: " + "; ".join(problems)
+        notes += " Source reports: " + "; ".join(problems)
     manifest = Manifest(
         cluster=endpoints.cluster,
         brokers=endpoints.ops.brokers(),
