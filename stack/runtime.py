@@ -499,26 +499,42 @@ class Stack:
                 )
             time.sleep(0.5)
 
+    def _running_first_bootstrap(self) -> str:
+        # A killed or SIGSTOPped node in the bootstrap list makes the first connection fail or hang.
+        nodes = sorted(self.broker_ids, key=lambda n: not self.is_node_running(n))
+        return ",".join(f"{self.config.host}:{self.config.kafka_port(n)}" for n in nodes)
+
+    def _admin_call(self, call: Callable, attempts: int = 3):
+        last: Exception | None = None
+        for _ in range(attempts):
+            try:
+                admin = self.admin(bootstrap_servers=self._running_first_bootstrap(), request_timeout_ms=5000)
+            except Exception as exc:  # kafka-python's own error types (no brokers reachable yet)
+                last = exc
+                time.sleep(0.5)
+                continue
+            try:
+                return call(admin)
+            except Exception as exc:  # a node died under us: retry with a fresh client
+                last = exc
+                time.sleep(0.5)
+            finally:
+                admin.close()
+        assert last is not None
+        raise last
+
     def live_brokers(self) -> list[int]:
         """Broker ids the cluster currently reports as registered and unfenced."""
-        admin = self.admin(request_timeout_ms=5000)
-        try:
-            brokers = admin.describe_cluster()["brokers"]
-            return sorted(int(b["broker_id"]) for b in brokers if not b.get("is_fenced"))
-        finally:
-            admin.close()
+        brokers = self._admin_call(lambda a: a.describe_cluster()["brokers"])
+        return sorted(int(b["broker_id"]) for b in brokers if not b.get("is_fenced"))
 
     def active_controller(self) -> int | None:
         """Node id of the KRaft quorum leader (the active controller), or None if there is none."""
-        admin = self.admin(request_timeout_ms=5000)
-        try:
-            quorum = admin.describe_metadata_quorum()
-        finally:
-            admin.close()
-        leader = _find_leader(quorum)
+        leader = _find_leader(self._admin_call(lambda a: a.describe_metadata_quorum()))
         return leader if leader is not None and leader >= 0 else None
 
     def admin(self, **kwargs):
+        """A kafka-python KafkaAdminClient for this cluster (caller closes it)."""
         from kafka import KafkaAdminClient
 
         opts = {
@@ -671,7 +687,7 @@ class Stack:
         procs.send(proc, signal.SIGCONT)
 
     # ---------------------------------------------------------------- stop
-    def stop(self, grace: float = 15.0) -> None:
+    def stop(self, grace: float = 8.0) -> None:
         """Stop every component (SIGTERM, SIGKILL after `grace`). Data and logs stay for inspection."""
         comps = self._read_state().get("components", {})
         order = ["shipper", "lag-exporter", *[f"kafka-{n}" for n in self.broker_ids], "prometheus", "loki"]
