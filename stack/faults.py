@@ -15,10 +15,8 @@ How each fault is made (all real, nothing simulated):
     gc_pressure          attach once to the broker JVM and request a collection (the jcmd GC.run
                          diagnostic command) every 100 ms; the broker's G1 does the real work
     rebalance_storm      consumers that join and leave a group every few seconds
-    slow_follower        follower replication throttled to 2 KB/s on one broker, so its replicas
-                         fall behind and drop out of ISR; recovery removes the throttle
-    under_min_isr        the same throttle on two brokers, so partitions led by the third shrink
-                         to ISR=1 < min.insync.replicas=2
+    slow_follower        the broker stopped 13 s of every 17 s (SIGSTOP/SIGCONT duty cycle), so its
+                         replicas keep dropping out of ISR and rejoining; recovery ends the cycle
     log_dir_failure      the broker's log dir made immutable (chattr +i), so its next checkpoint
                          write fails and the broker takes the dir offline; recovery lifts the
                          flag and restarts the node
@@ -29,6 +27,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -339,52 +338,45 @@ class RebalanceStorm(Fault):
             load.terminate(ctx.ops.run_dir, role)
 
 
-def _throttle(ctx: FaultContext, brokers: list[str], rate: int | None) -> None:
-    """Set (rate) or remove (None) a follower replication throttle on `brokers` for the load topics."""
-    from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
-
-    admin = _admin(ctx)
-    try:
-        if rate is None:
-            broker_cfg = {"follower.replication.throttled.rate": (AlterConfigOp.DELETE, None)}
-            topic_cfg = {"follower.replication.throttled.replicas": (AlterConfigOp.DELETE, None)}
-        else:
-            broker_cfg = {"follower.replication.throttled.rate": str(rate)}
-            topic_cfg = {"follower.replication.throttled.replicas": "*"}
-        resources = [ConfigResource(ConfigResourceType.BROKER, b, configs=dict(broker_cfg)) for b in brokers]
-        resources += [
-            ConfigResource(ConfigResourceType.TOPIC, t.name, configs=dict(topic_cfg))
-            for t in load.DEFAULT.topics
-        ]
-        admin.alter_configs(resources, raise_on_unknown=False)
-    finally:
-        admin.close()
-
-
 class SlowFollower(Fault):
+    """A replica host that keeps falling behind: the broker runs `run_s` out of every
+    `run_s + stop_s` seconds (SIGSTOP/SIGCONT duty cycle).
+
+    Each stop outlasts replica.lag.time.max.ms (10 s in the stack), so the leaders drop its
+    replicas from ISR, and each run lets them catch up and rejoin: ISR shrink/expand flapping
+    and under-replicated partitions on the other brokers, while the broker stays registered
+    (stops are shorter than broker.session.timeout.ms, 18 s). A replication throttle cannot do
+    this: Kafka throttles only replicas already out of ISR. The active controller is never
+    chosen, so the quorum does not fail over every cycle.
+    """
+
     cause = "slow_follower"
 
     def inject(self, ctx):
-        _throttle(ctx, [ctx.broker], int(ctx.params.get("rate_bytes", 2048)))
+        controller = active_controller(ctx.ops.bootstrap)
+        if ctx.broker == controller:
+            ctx.broker = next(b for b in ctx.ops.brokers() if b != controller)
+        pid = _pid_of(ctx, ctx.broker)
+        stop_s = float(ctx.params.get("stop_s", 13.0))
+        run_s = float(ctx.params.get("run_s", 4.0))
+        done = threading.Event()
+
+        def cycle() -> None:
+            while not done.is_set():
+                os.kill(pid, signal.SIGSTOP)
+                done.wait(stop_s)
+                os.kill(pid, signal.SIGCONT)
+                done.wait(run_s)
+
+        thread = threading.Thread(target=cycle, name="slow-follower", daemon=True)
+        ctx.state.update(pid=pid, done=done, thread=thread)
+        thread.start()
         return ctx.broker
 
     def recover(self, ctx):
-        _throttle(ctx, [ctx.broker], None)
-
-
-class UnderMinIsr(Fault):
-    """Throttle the followers on every broker but `broker`, whose led partitions drop to ISR 1."""
-
-    cause = "under_min_isr"
-
-    def inject(self, ctx):
-        others = [b for b in ctx.ops.brokers() if b != ctx.broker]
-        ctx.state["throttled"] = others
-        _throttle(ctx, others, int(ctx.params.get("rate_bytes", 2048)))
-        return ctx.broker
-
-    def recover(self, ctx):
-        _throttle(ctx, list(ctx.state["throttled"]), None)
+        ctx.state["done"].set()
+        ctx.state["thread"].join(timeout=30)
+        _signal(int(ctx.state["pid"]), signal.SIGCONT)
 
 
 class LogDirFailure(Fault):
@@ -429,7 +421,6 @@ FAULTS: dict[str, Callable[[], Fault]] = {
         GcPressure,
         RebalanceStorm,
         SlowFollower,
-        UnderMinIsr,
         LogDirFailure,
     )
 }
