@@ -7,6 +7,7 @@ only checks markers (well under a second) and a fresh clone reuses what an earli
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -249,6 +250,16 @@ def install(*, include_browser: bool = True, echo: Callable[[str], None] = print
     """Install everything; returns seconds spent per step. Raises InstallError with a clear cause."""
     logs = config.stack_dir() / "install-logs"
     art = artifacts()
+    config.cache_dir().mkdir(parents=True, exist_ok=True)
+    # One install at a time per cache: concurrent Maven/Go runs would write the same partial files.
+    with (config.cache_dir() / "install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_steps(art, logs, include_browser, echo)
+
+
+def _install_steps(
+    art: Artifacts, logs: Path, include_browser: bool, echo: Callable[[str], None]
+) -> dict[str, float]:
     timings: dict[str, float] = {}
     steps: list[tuple[str, Callable[[], object]]] = [
         ("python", check_python),
