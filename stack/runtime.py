@@ -67,14 +67,6 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
 class Stack:
     """One local stack. Use `Stack()` to start a new one or `Stack.attach()` for a running one.
 
