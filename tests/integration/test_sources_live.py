@@ -188,28 +188,42 @@ def test_kafka_logs_match_lokis_own_count(stack):
     assert set(result.frame["broker"].dropna()) <= {str(b) for b in stack.broker_ids}
 
 
-def test_admin_view_matches_kafka_topics_describe(stack, traffic):
+def _topic_command_classpath() -> str:
+    """Kafka's jars plus kafka-tools (TopicCommand), fetched from Maven Central once if missing."""
+    from stack import config
     from stack.install import artifacts
 
+    lib = artifacts().kafka_lib
+    if any(lib.glob("kafka-tools-[0-9]*.jar")):
+        return f"{lib}/*"
+    tools = config.cache_dir() / f"kafka-tools-{config.KAFKA_VERSION}"
+    if not any(tools.glob("kafka-tools-[0-9]*.jar")):
+        subprocess.run(["mvn", "-q", "dependency:copy", f"-Dartifact=org.apache.kafka:kafka-tools:{config.KAFKA_VERSION}",
+                        f"-DoutputDirectory={tools}"], check=True, timeout=300, capture_output=True)
+    return f"{lib}/*:{tools}/*"
+
+
+def test_admin_view_matches_kafka_topics_describe(stack, traffic):
     source = _source(stack)
     view = source.admin_view()
     assert [b.id for b in view.brokers] == [str(b) for b in stack.broker_ids]
     assert view.controller in {str(b) for b in stack.broker_ids}
     cli = subprocess.run(
-        ["java", "-cp", f"{artifacts().kafka_lib}/*", "org.apache.kafka.tools.TopicCommand",
-         "--bootstrap-server", stack.bootstrap_servers, "--describe", "--topic", TOPIC],
+        ["java", "-cp", _topic_command_classpath(), "org.apache.kafka.tools.TopicCommand",
+         "--bootstrap-server", stack.bootstrap_servers, "--describe"],
         capture_output=True, text=True, timeout=120,
     )
     assert cli.returncode == 0, cli.stderr
     described = {}
-    for match in re.finditer(r"Partition:\s*(\d+)\s+Leader:\s*(-?\d+)\s+Replicas:\s*([\d,]+)\s+Isr:\s*([\d,]*)",
-                             cli.stdout):
-        part, leader, replicas, isr = match.groups()
-        described[int(part)] = (int(leader), [int(r) for r in replicas.split(",")],
-                                sorted(int(r) for r in isr.split(",") if r))
-    ours = {p.partition: (p.leader, p.replicas, sorted(p.isr)) for p in view.partitions if p.topic == TOPIC}
-    assert len(described) == 3
-    assert ours == described
+    pattern = r"Topic:\s*(\S+)\s+Partition:\s*(\d+)\s+Leader:\s*(-?\d+|none)\s+Replicas:\s*([\d,]+)\s+Isr:\s*([\d,]*)"
+    for match in re.finditer(pattern, cli.stdout):
+        topic, part, leader, replicas, isr = match.groups()
+        described[(topic, int(part))] = (-1 if leader == "none" else int(leader), [int(r) for r in replicas.split(",")],
+                                         sorted(int(r) for r in isr.split(",") if r))
+    ours = {(p.topic, p.partition): (p.leader, p.replicas, sorted(p.isr)) for p in view.partitions}
+    assert (TOPIC, 0) in described and len(described) >= 3
+    assert ours == described  # every topic and partition: leader, replicas, ISR
+    assert view.under_replicated() == [] and view.offline() == []
     assert view.lagging_groups().get(GROUP) == traffic["lag"]
 
 
