@@ -280,7 +280,7 @@ def _summary(top: Candidate, p: float, observations: list[Observation], focus: s
     return text
 
 
-_LOOKBACK = pd.Timedelta(seconds=60).to_pytimedelta()
+_LOOKBACK = pd.Timedelta(seconds=15).to_pytimedelta()
 
 
 def _quiet_summary(observations: list[Observation], ranked: list[Candidate]) -> str:

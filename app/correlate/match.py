@@ -35,6 +35,14 @@ class Candidate:
     first_mover: bool = False
 
     @property
+    def until(self) -> datetime:
+        """When the supporting evidence ends: the last matched observation (or its end)."""
+        return max(
+            (o.end or o.at for m in self.matches if not m.symptom.contradicts for o in m.observations),
+            default=self.onset,
+        )
+
+    @property
     def observations(self) -> list[Observation]:
         seen: dict[tuple, Observation] = {}
         for m in self.matches:

@@ -81,6 +81,9 @@ class Rule(_Strict):
     summary: str  # str.format with {broker}, {onset}, {brokers}
     scope: Literal["broker", "cluster"] = "broker"
     prior: float = 0.0  # added to the score: how common the cause is when the evidence ties
+    # A degradation a hard failure can cause by itself (lag, rebalances, load moving to survivors):
+    # when it starts inside such a failure on a broker it touched, it competes with that failure.
+    may_be_consequence: bool = False
     symptoms: list[Symptom]
     requires: list[list[str]] = Field(default_factory=list)  # each group: at least one must be seen
     verification: list[Verify] = Field(default_factory=list)
