@@ -88,7 +88,7 @@ def clean(line: str | bytes) -> str:
         line = _SURROGATE.sub("\ufffd", line)
     if line.endswith("\n"):
         line = line.rstrip("\r\n")
-    if _CTRL.search(line):
+    if not line.isprintable() and _CTRL.search(line):
         if "\x1b" in line:
             line = _ANSI.sub("", line)
         line = _CTRL.sub(" ", line)
@@ -257,6 +257,22 @@ def _kafka_ts(raw: str) -> datetime | None:
 
 
 def _iso_ts(raw: str) -> datetime | None:
+    if len(raw) == 28 and raw[10] == "T" and raw[19] == "." and raw[23] in "+-":
+        # JVM unified-logging time decorator `2026-12-04T23:42:28.735+0000`: cache per second
+        key = raw[:19] + raw[23:]
+        base = _TS_CACHE.get(key, False)
+        if base is False:
+            base = _iso_ts_slow(raw[:19] + raw[23:])
+            if len(_TS_CACHE) > 50_000:
+                _TS_CACHE.clear()
+            _TS_CACHE[key] = base
+        if base is None or not raw[20:23].isdigit():
+            return base
+        return base + timedelta(milliseconds=int(raw[20:23]))
+    return _iso_ts_slow(raw)
+
+
+def _iso_ts_slow(raw: str) -> datetime | None:
     s = raw.strip().replace(",", ".")
     if len(s) >= 5 and s[-5] in "+-" and s[-3] != ":" and s[-4:].isdigit():
         s = s[:-2] + ":" + s[-2:]  # +0000 -> +00:00

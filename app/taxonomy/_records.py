@@ -8,10 +8,7 @@ of their own. Records are cut at `MAX_RECORD_LINES` so one runaway stream cannot
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Container, Iterable, Iterator
-from typing import Any
-
 from app.model import LogEvent
 
 from . import _envelope as env
@@ -43,13 +40,12 @@ def label_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[tuple[L
             parent = event.event_class if event.event_class in _PARENT_KEEPS else None
             yield event, kind
             continue
-        changes: dict[str, Any] = {}
         if parent is not None:
-            if event.event_class in _NEUTRAL or event.event_class == parent:
-                changes["event_class"] = parent
+            if event.event_class != parent and event.event_class in _NEUTRAL:
+                event.__dict__["event_class"] = parent  # fresh event, not shared yet
         elif header_level is not None and kind == env.PLAIN and _is_exception_line(event.line):
-            changes["severity"] = header_level
-        yield (dataclasses.replace(event, **changes) if changes else event), kind
+            event.__dict__["severity"] = header_level
+        yield event, kind
 
 
 def classify_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[LogEvent]:
