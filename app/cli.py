@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from app.sources.base import SourceError
+
 # One line per command; each module owns its arguments.
 COMMANDS = ["diagnose", "mcp", "rules", "check", "snapshot"]
 
@@ -35,5 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SourceError as exc:
+        # A server failed where no partial result is possible: one line naming it, no traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -43,15 +43,24 @@ class Diagnosis:
 def diagnose(source: Source, window: Window | None = None, broker: str | None = None) -> Diagnosis:
     """Run every stage on `source` over `window` (default: the source's own window)."""
     timings: dict[str, float] = {}
-    brokers = source.brokers()
-    if broker not in (None, "all") and broker not in brokers:
+    try:
+        brokers, lookup_error = source.brokers(), None
+    except SourceError as exc:
+        # The metrics server is down or slow: go on with the logs, and say what is missing.
+        brokers, lookup_error = [], exc
+    if lookup_error is None and broker not in (None, "all") and broker not in brokers:
         raise UnknownBroker(f"broker {broker!r} is not in this cluster; known brokers: {', '.join(brokers) or 'none'}")
     window = window or source.default_window()
     if window is None:
         raise ValueError("no window given and the source has no default; pass --from and --to")
 
-    metrics = _timed(timings, "load_metrics", lambda: _safe_metrics(source, window))
+    if lookup_error is None:
+        metrics = _timed(timings, "load_metrics", lambda: _safe_metrics(source, window))
+    else:
+        metrics = MetricsResult(empty_metrics(), [SourceReport("metrics", "error", str(lookup_error))])
     logs = _timed(timings, "load_logs", lambda: _safe_logs(source, window))
+    if lookup_error is not None:
+        brokers = sorted({str(b) for b in logs.frame["broker"].dropna()}, key=lambda b: (len(b), b))
     findings = _timed(timings, "detect", lambda: detect_metrics(metrics.frame, kinds=load_library().kinds()))
     events = _timed(timings, "classify", lambda: classify_frame(logs.frame))
     queries = _queries(metrics.frame)
@@ -60,7 +69,7 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
         "correlate",
         lambda: correlate(
             window=window,
-            cluster=source.cluster(),
+            cluster=_safe_cluster(source),
             brokers=brokers,
             findings=findings,
             events=events,
@@ -134,6 +143,13 @@ def _queries(metrics: pd.DataFrame) -> dict[str, str]:
         return {}
     first = metrics.drop_duplicates("signal")
     return dict(zip(first["signal"].astype(str), first["query"].astype(str), strict=True))
+
+
+def _safe_cluster(source: Source) -> str:
+    try:
+        return source.cluster()
+    except SourceError:
+        return "unknown"  # the failure is already in the metrics report
 
 
 def _safe_metrics(source: Source, window: Window) -> MetricsResult:

@@ -18,7 +18,7 @@ import detectors
 from app.detect import series_groups
 from app.model import Window, iso, to_jsonable
 from app.pipeline import Diagnosis, UnknownBroker, classify_frame, diagnose
-from app.sources.base import Source
+from app.sources.base import Source, SourceError
 from app.timeparse import TimeParseError, parse_window
 
 MAX_WINDOW = timedelta(days=8)
@@ -45,7 +45,10 @@ def resolve(source: Source, start: str | None, end: str | None, broker: str | No
     if window.end - window.start > MAX_WINDOW:
         raise BadRequest(f"window of {window.end - window.start} exceeds {MAX_WINDOW}; narrow 'from'/'to'")
     broker = str(broker) if broker not in (None, "") else "all"
-    known = source.brokers()
+    try:
+        known = source.brokers()
+    except SourceError:
+        return Request(window, broker)  # cannot check now; the diagnosis reports the failed source
     if broker != "all" and broker not in known:
         raise BadRequest(f"broker {broker!r} is not in this cluster; known brokers: {', '.join(known) or 'none'}")
     return Request(window, broker)

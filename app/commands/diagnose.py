@@ -11,6 +11,8 @@ from app.commands.common import add_source_arguments, add_window_arguments, open
 from app.config import Config, ConfigError, load_config
 from app.pipeline import UnknownBroker, diagnose
 
+PARTIAL_EXIT = 3  # printed a result, but a source failed: some evidence is missing
+
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("diagnose", help="diagnose a window from a bundle or live servers")
@@ -56,10 +58,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(note.markdown, end="")
         print(note.accounting(), file=sys.stderr)
-    for report in incident.sources:
-        if report.status == "error":
-            print(f"warning: {report.source}: {report.message}", file=sys.stderr)
-    return 0
+    failed = [report for report in incident.sources if report.status == "error"]
+    for report in failed:
+        print(f"warning: {report.source}: {report.message}", file=sys.stderr)
+    if failed:
+        print("warning: the result above is partial (" + ", ".join(r.source for r in failed)
+              + " missing); exit code 3", file=sys.stderr)
+    return PARTIAL_EXIT if failed else 0
 
 
 def _note_settings(args: argparse.Namespace) -> tuple[str, Config]:

@@ -29,7 +29,9 @@ class RateLimited(SourceUnavailable):
     """The server kept answering 429 after the retries."""
 
 
-def make_session(retries: int = 2, backoff: float = 0.5, headers: dict[str, str] | None = None) -> requests.Session:
+def make_session(
+    retries: int = 2, backoff: float = 0.5, headers: dict[str, str] | None = None
+) -> requests.Session:
     session = requests.Session()
     retry = Retry(
         total=retries,
@@ -66,14 +68,20 @@ def get_json(
         else:
             response = session.get(url, params=params, timeout=timeout)
     except requests.Timeout:
-        raise SourceUnavailable(source, f"no answer from {url} within {timeout:g} s (timed out)", query) from None
+        raise SourceUnavailable(
+            source, f"no answer from {url} within {timeout:g} s (timed out)", query
+        ) from None
     except requests.exceptions.RetryError as exc:
         raise SourceUnavailable(source, f"{url} kept failing after retries ({_reason(exc)})", query) from None
     except requests.ConnectionError as exc:
         if "timed out" in str(exc) or "Timeout" in str(exc):
-            raise SourceUnavailable(source, f"no answer from {url} within {timeout:g} s (timed out)", query) from None
+            raise SourceUnavailable(
+                source, f"no answer from {url} within {timeout:g} s (timed out)", query
+            ) from None
         raise SourceUnavailable(
-            source, f"cannot connect to {url} ({_reason(exc)}); is the server running and the URL right?", query
+            source,
+            f"cannot connect to {url} ({_reason(exc)}); is the server running and the URL right?",
+            query,
         ) from None
     except requests.RequestException as exc:
         raise SourceUnavailable(source, f"request to {url} failed ({_reason(exc)})", query) from None
@@ -83,7 +91,9 @@ def get_json(
         raise RateLimited(source, f"{url} is rate limiting us (HTTP 429) after retries: {message}", query)
     if status in (401, 403):
         raise SourceUnavailable(
-            source, f"{url} refused our credentials (HTTP {status}): {message}; check the token/user in the environment",
+            source,
+            f"{url} refused our credentials (HTTP {status}): {message}; "
+            "check the token/user in the environment",
             query,
         )
     if status >= 500:
@@ -111,5 +121,7 @@ def _server_message(response: requests.Response) -> str:
 
 def _reason(exc: Exception) -> str:
     text = str(exc.args[0] if exc.args else exc)
+    if "Connection refused" in text:
+        return "connection refused"
     # urllib3 wraps the root cause several times; its last part is the useful one.
     return text.split("Caused by ")[-1].strip("()'\" ")[:200]

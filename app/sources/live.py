@@ -8,6 +8,7 @@ the requests it sent, so a pull's cost can be reported.
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from app.sources.prometheus import Layout, PrometheusClient, detect_layout, fetc
 
 DETECT_LOOKBACK = timedelta(days=7)
 DEFAULT_LOOKBACK = timedelta(hours=1)
+FAILURE_MEMORY_S = 30.0  # how long a failed layout detection is reused instead of retried
 
 
 class LiveSource:
@@ -48,6 +50,7 @@ class LiveSource:
         self._profile = profile or os.environ.get("KIL_METRICS_PROFILE") or None
         self._broker_label = broker_label or os.environ.get("KIL_BROKER_LABEL") or None
         self._layout: Layout | None = None
+        self._layout_failure: tuple[float, SourceError] | None = None
         self._log_labels: LogLabels | None = None
         self.max_log_lines = max_log_lines
         if self._profile:
@@ -56,22 +59,42 @@ class LiveSource:
     # -- detection -------------------------------------------------------------------------
     def layout(self) -> Layout:
         if self._layout is None:
+            # A server that just failed is not asked again at once: one diagnosis waits for
+            # one timeout, not one per stage (brokers, metrics, logs, cluster).
+            failed = self._layout_failure
+            if failed is not None and time.monotonic() - failed[0] < FAILURE_MEMORY_S:
+                raise failed[1]
             now = datetime.now(UTC)
-            self._layout = detect_layout(
-                self.prometheus, self.library, Window(now - DETECT_LOOKBACK, now), profile=self._profile,
-                broker_label=self._broker_label, cluster=self._cluster,
-            )
+            try:
+                self._layout = detect_layout(
+                    self.prometheus,
+                    self.library,
+                    Window(now - DETECT_LOOKBACK, now),
+                    profile=self._profile,
+                    broker_label=self._broker_label,
+                    cluster=self._cluster,
+                )
+            except SourceError as exc:
+                self._layout_failure = (time.monotonic(), exc)
+                raise
+            self._layout_failure = None
         return self._layout
 
     def log_labels(self) -> LogLabels:
         if self._log_labels is None:
-            layout = self.layout()
-            label = self._broker_label or layout.labels.broker_label
+            try:
+                layout: Layout | None = self.layout()
+            except SourceError:
+                layout = None  # Prometheus is down: the logs can still be read with Loki's own labels
+            label = self._broker_label or (layout.labels.broker_label if layout else "broker")
             if self.loki is not None:
                 now = datetime.now(UTC)
                 label = detect_broker_label(self.loki, Window(now - DETECT_LOOKBACK, now)) or label
-            cluster_label = layout.labels.cluster_label
-            self._log_labels = LogLabels(broker_label=label, cluster_label=cluster_label)
+            cluster_label = layout.labels.cluster_label if layout else None
+            labels = LogLabels(broker_label=label, cluster_label=cluster_label)
+            if layout is None:
+                return labels  # not cached: with Prometheus back, the cluster label counts again
+            self._log_labels = labels
         return self._log_labels
 
     # -- Source protocol -------------------------------------------------------------------
@@ -90,9 +113,11 @@ class LiveSource:
 
     def logs(self, window: Window, brokers: list[str] | None = None) -> LogsResult:
         if self.loki is None:
-            return LogsResult(empty_logs(), [SourceReport("logs", "no_data", "no Loki URL given (--loki or LOKI_URL)")])
+            return LogsResult(
+                empty_logs(), [SourceReport("logs", "no_data", "no Loki URL given (--loki or LOKI_URL)")]
+            )
         labels = self.log_labels()
-        cluster = self.layout().cluster if labels.cluster_label else None
+        cluster = (self._cluster or self.layout().cluster) if labels.cluster_label else None
         return fetch_logs(self.loki, labels, window, cluster, brokers, max_lines=self.max_log_lines)
 
     # -- extras for `check` and the live "now" view ----------------------------------------
@@ -127,17 +152,28 @@ class LiveSource:
             now = datetime.now(UTC)
             labels = self.loki.labels(now - DETECT_LOOKBACK, now)
             log_labels = self.log_labels()
-            values = (self.loki.label_values(log_labels.broker_label, now - DETECT_LOOKBACK, now)
-                      if log_labels.broker_label in labels else [])
-            out["loki"] = {"url": self.loki.url, "labels": labels, "broker_label": log_labels.broker_label,
-                           "brokers": values}
+            values = (
+                self.loki.label_values(log_labels.broker_label, now - DETECT_LOOKBACK, now)
+                if log_labels.broker_label in labels
+                else []
+            )
+            out["loki"] = {
+                "url": self.loki.url,
+                "labels": labels,
+                "broker_label": log_labels.broker_label,
+                "brokers": values,
+            }
         if self.admin is not None:
             try:
                 view = self.admin.view(groups=False)
                 out["kafka"] = {
-                    "bootstrap": self.admin.bootstrap, "cluster_id": view.cluster_id, "controller": view.controller,
-                    "brokers": [b.id for b in view.brokers], "partitions": len(view.partitions),
-                    "under_replicated": len(view.under_replicated()), "offline": len(view.offline()),
+                    "bootstrap": self.admin.bootstrap,
+                    "cluster_id": view.cluster_id,
+                    "controller": view.controller,
+                    "brokers": [b.id for b in view.brokers],
+                    "partitions": len(view.partitions),
+                    "under_replicated": len(view.under_replicated()),
+                    "offline": len(view.offline()),
                 }
             finally:
                 self.admin.close()

@@ -53,7 +53,9 @@ class Layout:
     coverage: dict[str, float] = field(default_factory=dict)
 
 
-def choose_step(window_seconds: float, scrape_interval: float = 15.0, target_points: int = TARGET_POINTS) -> float:
+def choose_step(
+    window_seconds: float, scrape_interval: float = 15.0, target_points: int = TARGET_POINTS
+) -> float:
     """A step no finer than the scrape interval, giving about `target_points`, never over 11,000."""
     step = max(scrape_interval, math.ceil(window_seconds / target_points))
     while window_seconds / step >= MAX_POINTS:
@@ -86,7 +88,9 @@ def parse_matrix(payload: object, query: str) -> list[Series]:
             raw = item["values"] if "values" in item else [item["value"]]
             points = [(float(ts), float(value)) for ts, value in raw]
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise MalformedResponse(SOURCE, f"a series in the answer is malformed: {str(item)[:200]}", query) from None
+            raise MalformedResponse(
+                SOURCE, f"a series in the answer is malformed: {str(item)[:200]}", query
+            ) from None
         out.append(Series(labels, points))
     return out
 
@@ -121,17 +125,25 @@ class PrometheusClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
         token = os.environ.get("PROMETHEUS_BEARER_TOKEN")
-        self.session = session or make_session(retries, headers={"Authorization": f"Bearer {token}"} if token else None)
+        self.session = session or make_session(
+            retries, headers={"Authorization": f"Bearer {token}"} if token else None
+        )
         self.queries_sent = 0
 
     def _get(self, path: str, params=None, query: str | None = None, method: str = "GET"):
         self.queries_sent += 1
-        return get_json(self.session, f"{SOURCE} at {self.url}", f"{self.url}{path}", params, self.timeout, query,
-                        method)
+        return get_json(
+            self.session, f"{SOURCE} at {self.url}", f"{self.url}{path}", params, self.timeout, query, method
+        )
 
     def query_range(self, query: str, start: datetime, end: datetime, step: float) -> list[Series]:
-        params = {"query": query, "start": f"{utc(start).timestamp():.3f}", "end": f"{utc(end).timestamp():.3f}",
-                  "step": f"{step:g}", "timeout": f"{self.timeout:g}s"}
+        params = {
+            "query": query,
+            "start": f"{utc(start).timestamp():.3f}",
+            "end": f"{utc(end).timestamp():.3f}",
+            "step": f"{step:g}",
+            "timeout": f"{self.timeout:g}s",
+        }
         # POST keeps long PromQL out of URLs (and proxy logs); Prometheus accepts both.
         return parse_matrix(self._get("/api/v1/query_range", params, query, method="POST"), query)
 
@@ -148,7 +160,11 @@ class PrometheusClient:
         return [str(v) for v in payload["data"]]
 
     def series(self, match: str, start: datetime, end: datetime) -> list[dict[str, str]]:
-        params = [("match[]", match), ("start", f"{utc(start).timestamp():.3f}"), ("end", f"{utc(end).timestamp():.3f}")]
+        params = [
+            ("match[]", match),
+            ("start", f"{utc(start).timestamp():.3f}"),
+            ("end", f"{utc(end).timestamp():.3f}"),
+        ]
         payload = self._get("/api/v1/series", params, match)
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
             raise MalformedResponse(SOURCE, "series answer is not a list", match)
@@ -187,7 +203,8 @@ def detect_layout(
             raise SourceUnavailable(
                 f"{SOURCE} at {client.url}",
                 "none of the library's Kafka metric names exist there (checked profiles "
-                + ", ".join(sorted(library.profiles)) + "); is the JMX exporter scraped? or pass --profile",
+                + ", ".join(sorted(library.profiles))
+                + "); is the JMX exporter scraped? or pass --profile",
             )
     chosen = library.profile(profile)
     probe = _probe_metric(library, chosen)
@@ -203,12 +220,24 @@ def detect_layout(
             f"several clusters share this Prometheus ({', '.join(clusters)}); pick one with --cluster",
         )
     cluster = cluster or (clusters[0] if clusters else None)
-    brokers = sorted({s[broker_label] for s in series if broker_label in s and (cluster is None or
-                      s.get(cluster_label) == cluster)}, key=_broker_sort_key)
+    brokers = sorted(
+        {
+            s[broker_label]
+            for s in series
+            if broker_label in s and (cluster is None or s.get(cluster_label) == cluster)
+        },
+        key=_broker_sort_key,
+    )
     if scrape_interval is None:
         scrape_interval = _scrape_interval(client.targets(), broker_label)
-    return Layout(profile, LabelConfig(broker_label=broker_label, cluster_label=cluster_label), scrape_interval,
-                  cluster, brokers, coverage)
+    return Layout(
+        profile,
+        LabelConfig(broker_label=broker_label, cluster_label=cluster_label),
+        scrape_interval,
+        cluster,
+        brokers,
+        coverage,
+    )
 
 
 def fetch_metrics(
@@ -229,42 +258,68 @@ def fetch_metrics(
     queries = {s.id: s.render(profile, layout.labels, layout.cluster, brokers, range_seconds) for s in chosen}
     scopes = {s.id: s.scope for s in chosen}
 
+    down: list[SourceError] = []  # set once the server stops answering; later signals are not asked
+
     def one(signal_id: str):
+        if down:
+            return signal_id, None, down[0]
         try:
             series = client.query_range(queries[signal_id], window.start, window.end, step)
-            return signal_id, frame_from_series(series, signal_id, queries[signal_id], layout.labels,
-                                                scopes[signal_id]), None
+            return (
+                signal_id,
+                frame_from_series(series, signal_id, queries[signal_id], layout.labels, scopes[signal_id]),
+                None,
+            )
         except QueryRejected as exc:
             return signal_id, None, exc
+        except SourceError as exc:
+            if not down:
+                down.append(exc)
+            return signal_id, None, exc
 
-    frames, empty, failed = [], [], []
+    frames, empty, failed, lost = [], [], [], []
     if chosen:
         # The first query alone: an unreachable server then fails once, not once per signal.
         results = [one(chosen[0].id)]
+        if down:
+            raise down[0]
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             results += list(pool.map(one, [s.id for s in chosen[1:]]))
         for signal_id, frame, error in results:
-            if error is not None:
+            if error is not None and not isinstance(error, QueryRejected):
+                lost.append(signal_id)  # the server went away mid-pull: keep what came before
+            elif error is not None:
                 failed.append(f"{signal_id} ({error})")
             elif frame.empty:
                 empty.append(signal_id)
             else:
                 frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else empty_metrics()
-    return MetricsResult(frame, [_report(layout, chosen, empty, failed, unknown)], step)
+    report = _report(layout, chosen, empty, failed, unknown, lost, down[0] if down else None)
+    return MetricsResult(frame, [report], step)
 
 
-def _report(layout: Layout, chosen, empty: list[str], failed: list[str], unknown: list[str]) -> SourceReport:
+def _report(
+    layout: Layout,
+    chosen,
+    empty: list[str],
+    failed: list[str],
+    unknown: list[str],
+    lost: list[str] = (),
+    down: SourceError | None = None,
+) -> SourceReport:
     missing = []
+    if lost:
+        missing.append(f"{down} -- so no data for {len(lost)} signals: " + ", ".join(lost))
     if empty:
         missing.append("no data for " + ", ".join(empty))
     if failed:
         missing.append("rejected: " + "; ".join(failed))
     if unknown:
         missing.append("unknown signals " + ", ".join(unknown))
-    got = len(chosen) - len(empty) - len(failed)
+    got = len(chosen) - len(empty) - len(failed) - len(lost)
     if got == 0:
-        status = "error" if failed else "no_data"
+        status = "error" if failed or lost else "no_data"
     else:
         status = "partial" if missing else "ok"
     head = f"profile {layout.profile}, {got}/{len(chosen)} signals with data"
