@@ -41,7 +41,8 @@ def escape_regex(value: str) -> str:
 def check_label(name: str) -> str:
     if not isinstance(name, str) or not LABEL_NAME.match(name):
         raise SelectorError(
-            f"{name!r} is not a valid label name; use letters, digits and underscores, not starting with a digit"
+            f"{name!r} is not a valid label name; "
+            "use letters, digits and underscores, not starting with a digit"
         )
     return name
 

@@ -131,7 +131,8 @@ class Library(_Strict):
             for name in [*signal.overrides, *(signal.profiles or [])]:
                 if name not in self.profiles:
                     raise ValueError(
-                        f"signal {signal.id}: unknown profile {name!r}; known: {', '.join(sorted(self.profiles))}"
+                        f"signal {signal.id}: unknown profile {name!r}; "
+                        f"known: {', '.join(sorted(self.profiles))}"
                     )
         return self
 
@@ -146,7 +147,9 @@ class Library(_Strict):
 
     def profile(self, name: str) -> Profile:
         if name not in self.profiles:
-            raise KeyError(f"unknown metric-naming profile {name!r}; known: {', '.join(sorted(self.profiles))}")
+            raise KeyError(
+                f"unknown metric-naming profile {name!r}; known: {', '.join(sorted(self.profiles))}"
+            )
         return self.profiles[name]
 
     def in_profile(self, name: str) -> list[Signal]:
@@ -196,7 +199,9 @@ def _load(directory: str) -> Library:
             raise LibraryError(f"{file}: expected a mapping with 'profiles' and/or 'signals'")
         unknown = set(data) - {"profiles", "signals"}
         if unknown:
-            raise LibraryError(f"{file}: unknown top-level keys {sorted(unknown)}; use 'profiles' and 'signals'")
+            raise LibraryError(
+                f"{file}: unknown top-level keys {sorted(unknown)}; use 'profiles' and 'signals'"
+            )
         for name, body in (data.get("profiles") or {}).items():
             if name in profiles:
                 raise LibraryError(f"{file}: profile {name!r} is defined twice")

@@ -21,9 +21,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prometheus", help="Prometheus base URL (default: $PROMETHEUS_URL)")
     parser.add_argument("--loki", help="Loki base URL (default: $LOKI_URL)")
-    parser.add_argument("--kafka", help="Kafka bootstrap servers host:port,... (default: $KAFKA_BOOTSTRAP_SERVERS)")
+    parser.add_argument(
+        "--kafka", help="Kafka bootstrap servers host:port,... (default: $KAFKA_BOOTSTRAP_SERVERS)"
+    )
     parser.add_argument("--cluster", help="cluster label value (default: detected)")
-    parser.add_argument("--profile", help="metric-naming profile: jmx_kafka, strimzi, jmx_raw (default: detected)")
+    parser.add_argument(
+        "--profile", help="metric-naming profile: jmx_kafka, strimzi, jmx_raw (default: detected)"
+    )
     parser.add_argument("--broker-label", help="label carrying the broker id (default: detected)")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per request (default 15)")
 
@@ -68,11 +72,14 @@ def render_text(found: dict) -> str:
     lines = [
         f"Prometheus {prom['url']} (version {prom['version']}): OK",
         f"  profile        {prom['profile']}  (coverage "
-        + ", ".join(f"{k} {v:.0%}" for k, v in prom["profile_coverage"].items()) + ")"
-        if prom["profile_coverage"] else f"  profile        {prom['profile']} (given)",
+        + ", ".join(f"{k} {v:.0%}" for k, v in prom["profile_coverage"].items())
+        + ")"
+        if prom["profile_coverage"]
+        else f"  profile        {prom['profile']} (given)",
         f"  cluster        {prom['cluster'] or '-'} (label {prom['cluster_label'] or 'none'})",
         f"  brokers        {', '.join(prom['brokers']) or 'none found'} (label {prom['broker_label']})",
-        f"  scrape every   {prom['scrape_interval_seconds']:g} s; {prom['signals']} library signals in this profile",
+        f"  scrape every   {prom['scrape_interval_seconds']:g} s; "
+        f"{prom['signals']} library signals in this profile",
     ]
     if "loki" in found:
         loki = found["loki"]

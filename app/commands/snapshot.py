@@ -30,14 +30,20 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--dataset", help="periodic mode: Parquet dataset directory to append to")
     parser.add_argument("--every", type=float, help="periodic mode: window length and interval in minutes")
     parser.add_argument("--once", action="store_true", help="periodic mode: record the due windows and exit")
-    parser.add_argument("--delay", type=float, default=60.0,
-                        help="periodic mode: seconds to wait after a window ends, for late samples (default 60)")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=60.0,
+        help="periodic mode: seconds to wait after a window ends, for late samples (default 60)",
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if bool(args.out) == bool(args.dataset):
-        raise UsageError("give either --out DIR (one window to a bundle) or --dataset DIR --every MIN (periodic)")
+        raise UsageError(
+            "give either --out DIR (one window to a bundle) or --dataset DIR --every MIN (periodic)"
+        )
     source = _open(args)
     if args.out:
         return _one_window(args, source)
@@ -74,13 +80,21 @@ def _one_window(args: argparse.Namespace, source) -> int:
     else:
         profile = source.bundle.manifest.profile
     manifest = Manifest(
-        cluster=cluster, brokers=brokers, window=window, step_seconds=metrics.step_seconds,
-        profile=profile or "unknown", created_at=datetime.now(UTC),
-        notes="; ".join(f"{r.source}: {r.status} {r.message}".strip() for r in [*metrics.reports, *logs.reports]),
+        cluster=cluster,
+        brokers=brokers,
+        window=window,
+        step_seconds=metrics.step_seconds,
+        profile=profile or "unknown",
+        created_at=datetime.now(UTC),
+        notes="; ".join(
+            f"{r.source}: {r.status} {r.message}".strip() for r in [*metrics.reports, *logs.reports]
+        ),
     )
     write_bundle(out, manifest, metrics.frame, logs.frame)
-    print(f"wrote {out}: {len(metrics.frame)} metric samples, {len(logs.frame)} log lines, "
-          f"window {window.start:%Y-%m-%dT%H:%M:%SZ} .. {window.end:%Y-%m-%dT%H:%M:%SZ}")
+    print(
+        f"wrote {out}: {len(metrics.frame)} metric samples, {len(logs.frame)} log lines, "
+        f"window {window.start:%Y-%m-%dT%H:%M:%SZ} .. {window.end:%Y-%m-%dT%H:%M:%SZ}"
+    )
     _print_reports([*metrics.reports, *logs.reports], source)
     return 0
 
@@ -106,9 +120,11 @@ def _periodic(args: argparse.Namespace, source) -> int:
             if args.once:
                 return 1
         for result in results:
-            print(f"{result.window.start:%Y-%m-%dT%H:%M:%SZ} .. {result.window.end:%Y-%m-%dT%H:%M:%SZ}: "
-                  f"{result.metric_rows} metric rows, {result.log_rows} log lines, {len(result.files)} files"
-                  + (f"; problems: {'; '.join(result.problems)}" if result.problems else ""))
+            print(
+                f"{result.window.start:%Y-%m-%dT%H:%M:%SZ} .. {result.window.end:%Y-%m-%dT%H:%M:%SZ}: "
+                f"{result.metric_rows} metric rows, {result.log_rows} log lines, {len(result.files)} files"
+                + (f"; problems: {'; '.join(result.problems)}" if result.problems else "")
+            )
         if args.once:
             if not results:
                 print("nothing due yet (the next window is not complete)")
@@ -129,4 +145,7 @@ def _print_reports(reports, source) -> None:
         if report.status in ("error", "partial"):
             print(f"warning: {report.source}: {report.status}: {report.message}", file=sys.stderr)
     if hasattr(source, "queries_sent"):
-        print("requests sent: " + ", ".join(f"{k} {v}" for k, v in source.queries_sent().items()), file=sys.stderr)
+        print(
+            "requests sent: " + ", ".join(f"{k} {v}" for k, v in source.queries_sent().items()),
+            file=sys.stderr,
+        )

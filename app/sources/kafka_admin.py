@@ -85,8 +85,15 @@ def brokers_from_cluster(described: Mapping[str, Any]) -> tuple[list[BrokerInfo]
     brokers = []
     for item in described.get("brokers", []):
         node = item.get("broker_id", item.get("node_id"))
-        brokers.append(BrokerInfo(str(node), str(item.get("host", "")), int(item.get("port", 0)),
-                                  item.get("rack"), bool(item.get("is_fenced", False))))
+        brokers.append(
+            BrokerInfo(
+                str(node),
+                str(item.get("host", "")),
+                int(item.get("port", 0)),
+                item.get("rack"),
+                bool(item.get("is_fenced", False)),
+            )
+        )
     controller = described.get("controller_id")
     controller = None if controller in (None, -1) else str(controller)
     brokers.sort(key=lambda b: (len(b.id), b.id))
@@ -100,14 +107,16 @@ def partitions_from_metadata(topics: Iterable[Mapping[str, Any]]) -> tuple[list[
         if topic.get("error_code"):
             problems.append(f"topic {name}: error code {topic['error_code']}")
         for part in topic.get("partitions", []):
-            out.append(PartitionInfo(
-                topic=name,
-                partition=int(part.get("partition_index", part.get("partition", -1))),
-                leader=int(part.get("leader_id", part.get("leader", -1))),
-                replicas=[int(r) for r in part.get("replica_nodes", part.get("replicas", []))],
-                isr=[int(r) for r in part.get("isr_nodes", part.get("isr", []))],
-                internal=bool(topic.get("is_internal", False)),
-            ))
+            out.append(
+                PartitionInfo(
+                    topic=name,
+                    partition=int(part.get("partition_index", part.get("partition", -1))),
+                    leader=int(part.get("leader_id", part.get("leader", -1))),
+                    replicas=[int(r) for r in part.get("replica_nodes", part.get("replicas", []))],
+                    isr=[int(r) for r in part.get("isr_nodes", part.get("isr", []))],
+                    internal=bool(topic.get("is_internal", False)),
+                )
+            )
     out.sort(key=lambda p: (p.topic, p.partition))
     return out, problems
 
@@ -128,7 +137,9 @@ def group_lag(group: str, committed: Mapping[Any, Any], ends: Mapping[Any, Any])
 class KafkaAdmin:
     def __init__(self, bootstrap_servers: str, timeout: float = 10.0, client_factory=None):
         if not bootstrap_servers:
-            raise ValueError("no Kafka bootstrap servers given; pass host:port[,host:port] or set KAFKA_BOOTSTRAP_SERVERS")
+            raise ValueError(
+                "no Kafka bootstrap servers given; pass host:port[,host:port] or set KAFKA_BOOTSTRAP_SERVERS"
+            )
         self.bootstrap = bootstrap_servers
         self.timeout = timeout
         self._factory = client_factory
@@ -144,11 +155,15 @@ class KafkaAdmin:
                     from kafka import KafkaAdminClient
 
                     self._client = KafkaAdminClient(
-                        bootstrap_servers=self.bootstrap.split(","), client_id="kafka-incident-lens",
-                        request_timeout_ms=ms, bootstrap_timeout_ms=ms,
+                        bootstrap_servers=self.bootstrap.split(","),
+                        client_id="kafka-incident-lens",
+                        request_timeout_ms=ms,
+                        bootstrap_timeout_ms=ms,
                     )
             except Exception as exc:  # kafka-python raises several unrelated types here
-                raise SourceUnavailable(f"{SOURCE} at {self.bootstrap}", f"cannot connect ({_describe(exc)})") from None
+                raise SourceUnavailable(
+                    f"{SOURCE} at {self.bootstrap}", f"cannot connect ({_describe(exc)})"
+                ) from None
         return self._client
 
     def _call(self, what: str, fn, *args, **kwargs):
@@ -157,7 +172,9 @@ class KafkaAdmin:
         except SourceUnavailable:
             raise
         except Exception as exc:
-            raise SourceUnavailable(f"{SOURCE} at {self.bootstrap}", f"{what} failed ({_describe(exc)})") from None
+            raise SourceUnavailable(
+                f"{SOURCE} at {self.bootstrap}", f"{what} failed ({_describe(exc)})"
+            ) from None
 
     def view(self, groups: bool = True) -> AdminView:
         admin = self._admin()
@@ -178,15 +195,19 @@ class KafkaAdmin:
         from kafka.admin import OffsetSpec
 
         listed = self._call("list groups", admin.list_groups)
-        names = sorted({str(g.get("group_id", g.get("group"))) if isinstance(g, Mapping) else str(g[0])
-                        for g in listed})
+        names = sorted(
+            {str(g.get("group_id", g.get("group"))) if isinstance(g, Mapping) else str(g[0]) for g in listed}
+        )
         if not names:
             return []
         committed = self._call("list group offsets", admin.list_group_offsets, names)
         wanted = {tp for offsets in committed.values() for tp in offsets}
         live = {(p.topic, p.partition) for p in partitions if not p.offline}
-        specs = {TopicPartition(tp.topic, tp.partition): OffsetSpec.LATEST for tp in wanted
-                 if (tp.topic, tp.partition) in live}
+        specs = {
+            TopicPartition(tp.topic, tp.partition): OffsetSpec.LATEST
+            for tp in wanted
+            if (tp.topic, tp.partition) in live
+        }
         ends = self._call("list end offsets", admin.list_partition_offsets, specs) if specs else {}
         rows = []
         for group in names:

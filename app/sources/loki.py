@@ -18,7 +18,7 @@ import pandas as pd
 from app.bundle import LOG_COLUMNS, empty_logs
 from app.logql import LogLabels, query, selector
 from app.model import SourceReport, Window, utc
-from app.sources.base import LogsResult, SourceUnavailable
+from app.sources.base import LogsResult
 from app.sources.http import DEFAULT_TIMEOUT, MalformedAnswer, get_json, make_session
 
 SOURCE = "loki"
@@ -45,13 +45,17 @@ class Page:
 def parse_streams(payload: object, logql: str) -> list[Entry]:
     """Entries of a query_range `streams` answer (pure; raises MalformedLokiResponse)."""
     if not isinstance(payload, dict) or payload.get("status") != "success":
-        raise MalformedLokiResponse(SOURCE, f"answer is not a successful Loki response: {str(payload)[:200]}", logql)
+        raise MalformedLokiResponse(
+            SOURCE, f"answer is not a successful Loki response: {str(payload)[:200]}", logql
+        )
     data = payload.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("result"), list):
         raise MalformedLokiResponse(SOURCE, "answer has no data.result list", logql)
     if data.get("resultType") != "streams":
         raise MalformedLokiResponse(
-            SOURCE, f"expected resultType 'streams', got {data.get('resultType')!r} (is this a metric query?)", logql
+            SOURCE,
+            f"expected resultType 'streams', got {data.get('resultType')!r} (is this a metric query?)",
+            logql,
         )
     out = []
     for stream in data["result"]:
@@ -60,7 +64,9 @@ def parse_streams(payload: object, logql: str) -> list[Entry]:
             for ns, line in stream["values"]:
                 out.append(Entry(int(ns), labels, str(line)))
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise MalformedLokiResponse(SOURCE, f"a stream in the answer is malformed: {str(stream)[:200]}", logql) from None
+            raise MalformedLokiResponse(
+                SOURCE, f"a stream in the answer is malformed: {str(stream)[:200]}", logql
+            ) from None
     return out
 
 
@@ -72,8 +78,14 @@ def next_page_start(entries: list[Entry], seen_at_boundary: set[Entry]) -> tuple
 
 
 class LokiClient:
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, retries: int = 3, session=None,
-                 page_limit: int = PAGE_LIMIT):
+    def __init__(
+        self,
+        url: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        session=None,
+        page_limit: int = PAGE_LIMIT,
+    ):
         if not url or not url.startswith(("http://", "https://")):
             raise ValueError(f"Loki URL {url!r} must start with http:// or https://")
         self.url = url.rstrip("/")
@@ -84,23 +96,34 @@ class LokiClient:
 
     def _get(self, path: str, params=None, logql: str | None = None):
         self.queries_sent += 1
-        return get_json(self.session, f"{SOURCE} at {self.url}", f"{self.url}{path}", params, self.timeout, logql)
+        return get_json(
+            self.session, f"{SOURCE} at {self.url}", f"{self.url}{path}", params, self.timeout, logql
+        )
 
     def labels(self, start: datetime | None = None, end: datetime | None = None) -> list[str]:
         params = _range_params(start, end)
         payload = self._get("/loki/api/v1/labels", params)
         return _string_list(payload, "labels")
 
-    def label_values(self, label: str, start: datetime | None = None, end: datetime | None = None) -> list[str]:
+    def label_values(
+        self, label: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[str]:
         payload = self._get(f"/loki/api/v1/label/{label}/values", _range_params(start, end))
         return _string_list(payload, f"values of {label}")
 
     def query_page(self, logql: str, start_ns: int, end_ns: int, limit: int) -> list[Entry]:
-        params = {"query": logql, "start": str(start_ns), "end": str(end_ns), "limit": str(limit),
-                  "direction": "forward"}
+        params = {
+            "query": logql,
+            "start": str(start_ns),
+            "end": str(end_ns),
+            "limit": str(limit),
+            "direction": "forward",
+        }
         return parse_streams(self._get("/loki/api/v1/query_range", params, logql), logql)
 
-    def query_range(self, logql: str, window: Window, max_lines: int = MAX_LINES) -> tuple[list[Entry], bool, str]:
+    def query_range(
+        self, logql: str, window: Window, max_lines: int = MAX_LINES
+    ) -> tuple[list[Entry], bool, str]:
         """All entries in [start, end] oldest first, paged; (entries, truncated, note)."""
         start = _ns(window.start)
         end = _ns(window.end) + 1  # Loki's end is exclusive; our windows are closed
@@ -122,7 +145,9 @@ class LokiClient:
             start, boundary = next_page_start(page, boundary)
         truncated = len(out) >= max_lines
         if truncated:
-            note = (note + "; " if note else "") + f"stopped at the cap of {max_lines} lines; narrow the window or brokers"
+            note = (
+                note + "; " if note else ""
+            ) + f"stopped at the cap of {max_lines} lines; narrow the window or brokers"
         return out[:max_lines], truncated, note
 
 
@@ -157,7 +182,9 @@ def fetch_logs(
     elif frame.empty:
         report = SourceReport("logs", "no_data", f"no log lines for {logql} in this window")
     else:
-        report = SourceReport("logs", "partial" if note else "ok", f"{len(frame)} lines" + (f"; {note}" if note else ""))
+        report = SourceReport(
+            "logs", "partial" if note else "ok", f"{len(frame)} lines" + (f"; {note}" if note else "")
+        )
     return LogsResult(frame, [report], truncated=truncated)
 
 

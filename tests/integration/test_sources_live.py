@@ -73,8 +73,15 @@ def traffic(stack):
         producer.send(TOPIC, key=str(i % 3).encode(), value=f"message {i}".encode())
     producer.flush(timeout=30)
     producer.close()
-    consumer = KafkaConsumer(TOPIC, bootstrap_servers=servers, group_id=GROUP, auto_offset_reset="earliest",
-                             enable_auto_commit=False, max_poll_records=100, consumer_timeout_ms=20000)
+    consumer = KafkaConsumer(
+        TOPIC,
+        bootstrap_servers=servers,
+        group_id=GROUP,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=100,
+        consumer_timeout_ms=20000,
+    )
     read = 0
     while read < CONSUMED:
         batch = consumer.poll(timeout_ms=2000, max_records=min(100, CONSUMED - read))
@@ -85,7 +92,9 @@ def traffic(stack):
 
 
 def _source(stack, **kw) -> LiveSource:
-    return LiveSource(stack.prometheus_url, loki_url=stack.loki_url, bootstrap_servers=stack.bootstrap_servers, **kw)
+    return LiveSource(
+        stack.prometheus_url, loki_url=stack.loki_url, bootstrap_servers=stack.bootstrap_servers, **kw
+    )
 
 
 def _wait(predicate, timeout: float, what: str):
@@ -115,7 +124,11 @@ def test_every_library_signal_runs_and_returns_data(stack, traffic):
     source = _source(stack)
     source.layout()
     # Wait until the lag exporter has seen the group (it polls every few seconds).
-    _wait(lambda: _instant(stack, f'kafka_consumergroup_lag{{consumergroup="{GROUP}"}}'), 90, "lag for the group")
+    _wait(
+        lambda: _instant(stack, f'kafka_consumergroup_lag{{consumergroup="{GROUP}"}}'),
+        90,
+        "lag for the group",
+    )
     time.sleep(15)  # a few scrapes after the traffic, so rates have two points
     now = datetime.now(UTC)
     window = Window(traffic["at"] - timedelta(minutes=5), now)
@@ -123,15 +136,20 @@ def test_every_library_signal_runs_and_returns_data(stack, traffic):
     result = source.metrics(window)
     sent = source.queries_sent()["prometheus"] - before["prometheus"]
     signals = load_library().in_profile("jmx_kafka")
-    print(f"\nlive metrics pull: {sent} Prometheus queries for {len(signals)} signals, step {result.step_seconds:g}s, "
-          f"{len(result.frame)} samples")
+    print(
+        f"\nlive metrics pull: {sent} Prometheus queries for {len(signals)} signals, "
+        f"step {result.step_seconds:g}s, "
+        f"{len(result.frame)} samples"
+    )
     assert sent == len(signals)  # one query per signal, all brokers at once
     missing = sorted({s.id for s in signals} - set(result.frame["signal"]))
     assert missing == [], f"signals without data on the real stack: {missing}; report: {result.reports}"
     assert result.reports[0].status == "ok"
     urp = result.frame[result.frame["signal"] == "under_replicated_partitions"]
     assert sorted(urp["broker"].unique()) == [str(b) for b in stack.broker_ids]
-    lag = result.frame[(result.frame["signal"] == "consumer_lag_sum") & result.frame["labels"].str.contains(GROUP)]
+    lag = result.frame[
+        (result.frame["signal"] == "consumer_lag_sum") & result.frame["labels"].str.contains(GROUP)
+    ]
     assert lag["value"].iloc[-1] == traffic["lag"]
     msgs = result.frame[result.frame["signal"] == "messages_in_rate"]
     assert msgs["value"].max() > 0
@@ -141,8 +159,9 @@ def test_every_library_signal_runs_and_returns_data(stack, traffic):
 def test_a_broker_subset_is_one_query_with_an_escaped_matcher(stack):
     source = _source(stack)
     lib = load_library()
-    query = lib.signal("broker_up").render(lib.profile(source.layout().profile), source.layout().labels,
-                                           source.layout().cluster, ["2"])
+    query = lib.signal("broker_up").render(
+        lib.profile(source.layout().profile), source.layout().labels, source.layout().cluster, ["2"]
+    )
     assert 'broker="2"' in query
     assert [s.labels["broker"] for s in source.prometheus.query(query)] == ["2"]
 
@@ -157,12 +176,17 @@ def test_loki_window_with_more_than_5000_lines_comes_back_complete(stack):
         streams.append({"stream": {"job": "lens-sources-test", "run": RUN, "part": name}, "values": values})
     response = requests.post(f"{stack.loki_url}/loki/api/v1/push", json={"streams": streams}, timeout=30)
     assert response.status_code == 204, response.text
-    window = Window(datetime.fromtimestamp(base / 1e9, UTC) - timedelta(seconds=1),
-                    datetime.fromtimestamp(base / 1e9, UTC) + timedelta(seconds=1))
+    window = Window(
+        datetime.fromtimestamp(base / 1e9, UTC) - timedelta(seconds=1),
+        datetime.fromtimestamp(base / 1e9, UTC) + timedelta(seconds=1),
+    )
     client = LokiClient(stack.loki_url, timeout=30)
     logql = selector(LogLabels(broker_label="run"), brokers=[RUN])
-    entries = _wait(lambda: (lambda e: e if len(e[0]) >= 12000 else None)(client.query_range(logql, window)),
-                    60, "12,000 pushed lines to be queryable")
+    entries = _wait(
+        lambda: (lambda e: e if len(e[0]) >= 12000 else None)(client.query_range(logql, window)),
+        60,
+        "12,000 pushed lines to be queryable",
+    )
     lines, truncated, note = entries
     frame = entries_frame(lines, LogLabels(broker_label="run"))
     assert len(frame) == 12000 and not truncated and note == ""
@@ -177,12 +201,20 @@ def test_kafka_logs_match_lokis_own_count(stack):
     result = source.logs(window)
     assert result.reports[0].status in ("ok", "partial")
     seconds = int(window.seconds)
-    count = requests.get(f"{stack.loki_url}/loki/api/v1/query", params={
-        "query": f'sum(count_over_time({{cluster="{stack.cluster}", broker=~".+"}}[{seconds}s]))',
-        "time": str(int(window.end.timestamp() * 1e9)), "limit": "10"}, timeout=30).json()
+    count = requests.get(
+        f"{stack.loki_url}/loki/api/v1/query",
+        params={
+            "query": f'sum(count_over_time({{cluster="{stack.cluster}", broker=~".+"}}[{seconds}s]))',
+            "time": str(int(window.end.timestamp() * 1e9)),
+            "limit": "10",
+        },
+        timeout=30,
+    ).json()
     expected = int(float(count["data"]["result"][0]["value"][1]))
-    print(f"\nkafka log lines in 20 min: {len(result.frame)} (Loki counts {expected}); "
-          f"Loki queries so far {source.queries_sent()['loki']}")
+    print(
+        f"\nkafka log lines in 20 min: {len(result.frame)} (Loki counts {expected}); "
+        f"Loki queries so far {source.queries_sent()['loki']}"
+    )
     # count_over_time's range is left-open, our window closed: allow the boundary nanosecond.
     assert abs(len(result.frame) - expected) <= 3
     assert set(result.frame["broker"].dropna()) <= {str(b) for b in stack.broker_ids}
@@ -198,8 +230,18 @@ def _topic_command_classpath() -> str:
         return f"{lib}/*"
     tools = config.cache_dir() / f"kafka-tools-{config.KAFKA_VERSION}"
     if not any(tools.glob("kafka-tools-[0-9]*.jar")):
-        subprocess.run(["mvn", "-q", "dependency:copy", f"-Dartifact=org.apache.kafka:kafka-tools:{config.KAFKA_VERSION}",
-                        f"-DoutputDirectory={tools}"], check=True, timeout=300, capture_output=True)
+        subprocess.run(
+            [
+                "mvn",
+                "-q",
+                "dependency:copy",
+                f"-Dartifact=org.apache.kafka:kafka-tools:{config.KAFKA_VERSION}",
+                f"-DoutputDirectory={tools}",
+            ],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
     return f"{lib}/*:{tools}/*"
 
 
@@ -209,17 +251,32 @@ def test_admin_view_matches_kafka_topics_describe(stack, traffic):
     assert [b.id for b in view.brokers] == [str(b) for b in stack.broker_ids]
     assert view.controller in {str(b) for b in stack.broker_ids}
     cli = subprocess.run(
-        ["java", "-cp", _topic_command_classpath(), "org.apache.kafka.tools.TopicCommand",
-         "--bootstrap-server", stack.bootstrap_servers, "--describe"],
-        capture_output=True, text=True, timeout=120,
+        [
+            "java",
+            "-cp",
+            _topic_command_classpath(),
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            stack.bootstrap_servers,
+            "--describe",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert cli.returncode == 0, cli.stderr
     described = {}
-    pattern = r"Topic:\s*(\S+)\s+Partition:\s*(\d+)\s+Leader:\s*(-?\d+|none)\s+Replicas:\s*([\d,]+)\s+Isr:\s*([\d,]*)"
+    pattern = (
+        r"Topic:\s*(\S+)\s+Partition:\s*(\d+)\s+Leader:\s*(-?\d+|none)\s+"
+        r"Replicas:\s*([\d,]+)\s+Isr:\s*([\d,]*)"
+    )
     for match in re.finditer(pattern, cli.stdout):
         topic, part, leader, replicas, isr = match.groups()
-        described[(topic, int(part))] = (-1 if leader == "none" else int(leader), [int(r) for r in replicas.split(",")],
-                                         sorted(int(r) for r in isr.split(",") if r))
+        described[(topic, int(part))] = (
+            -1 if leader == "none" else int(leader),
+            [int(r) for r in replicas.split(",")],
+            sorted(int(r) for r in isr.split(",") if r),
+        )
     ours = {(p.topic, p.partition): (p.leader, p.replicas, sorted(p.isr)) for p in view.partitions}
     assert (TOPIC, 0) in described and len(described) >= 3
     assert ours == described  # every topic and partition: leader, replicas, ISR
@@ -230,9 +287,25 @@ def test_admin_view_matches_kafka_topics_describe(stack, traffic):
 def test_check_command_reports_what_it_found(stack):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, "-m", "app", "check", "--prometheus", stack.prometheus_url, "--loki", stack.loki_url,
-         "--kafka", stack.bootstrap_servers, "--format", "json"],
-        capture_output=True, text=True, timeout=120, cwd=REPO, env=env,
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "check",
+            "--prometheus",
+            stack.prometheus_url,
+            "--loki",
+            stack.loki_url,
+            "--kafka",
+            stack.bootstrap_servers,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
@@ -241,8 +314,14 @@ def test_check_command_reports_what_it_found(stack):
     assert found["prometheus"]["version"].startswith("2.")
     assert "broker" in found["loki"]["labels"]
     assert found["kafka"]["brokers"] == [str(b) for b in stack.broker_ids]
-    bad = subprocess.run([sys.executable, "-m", "app", "check", "--prometheus", "http://127.0.0.1:9",
-                          "--timeout", "2"], capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "app", "check", "--prometheus", "http://127.0.0.1:9", "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+    )
     assert bad.returncode == 1
     assert "check failed" in bad.stderr and "127.0.0.1:9" in bad.stderr
 
@@ -251,9 +330,14 @@ def test_periodic_snapshot_over_two_intervals_and_a_restart(stack, tmp_path):
     dataset = tmp_path / "dataset"
     every = timedelta(minutes=1)
     # The windows below reach 4 minutes back: wait until the brokers have been scraped that long.
-    _wait(lambda: (_instant(stack, 'min(time() - process_start_time_seconds{job="kafka"}) > 250')
-                   and _instant(stack, 'min(count_over_time(up{job="kafka"}[4m])) > 40')), 300,
-          "4 minutes of broker metrics")
+    _wait(
+        lambda: (
+            _instant(stack, 'min(time() - process_start_time_seconds{job="kafka"}) > 250')
+            and _instant(stack, 'min(count_over_time(up{job="kafka"}[4m])) > 40')
+        ),
+        300,
+        "4 minutes of broker metrics",
+    )
     now = datetime.now(UTC)
     first = run_due(_source(stack), dataset, every, now=now - timedelta(minutes=3), delay=timedelta(0))
     assert len(first) == 1
@@ -266,9 +350,28 @@ def test_periodic_snapshot_over_two_intervals_and_a_restart(stack, tmp_path):
     # The CLI's --once form (cron / systemd timer) continues the same dataset up to the real clock.
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, "-m", "app", "snapshot", "--prometheus", stack.prometheus_url, "--loki", stack.loki_url,
-         "--dataset", str(dataset), "--every", "1", "--once", "--delay", "0"],
-        capture_output=True, text=True, timeout=300, cwd=REPO, env=env,
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "snapshot",
+            "--prometheus",
+            stack.prometheus_url,
+            "--loki",
+            stack.loki_url,
+            "--dataset",
+            str(dataset),
+            "--every",
+            "1",
+            "--once",
+            "--delay",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     state_end = datetime.fromisoformat(read_state(dataset)["last_end"].replace("Z", "+00:00"))

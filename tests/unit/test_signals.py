@@ -7,14 +7,39 @@ from app.selectors import LabelConfig
 from app.signals import LibraryError, load_library
 
 ISSUE_COVERAGE = [
-    "under_replicated_partitions", "under_min_isr_partitions", "offline_partitions", "isr_shrink_rate",
-    "isr_expand_rate", "active_controller_count", "controller_changes", "unclean_leader_elections",
-    "leader_count", "partition_count", "request_handler_idle", "network_processor_idle", "bytes_in_rate",
-    "bytes_out_rate", "messages_in_rate", "produce_latency_p99", "fetch_consumer_latency_p99",
-    "produce_request_rate", "fetch_request_rate", "log_flush_time_p99", "consumer_lag_sum",
-    "consumer_lag_max_partition", "consumer_lag_growth", "consumer_lag_seconds", "gc_time_fraction",
-    "gc_count_rate", "heap_used_ratio", "process_cpu", "open_fds", "raft_current_leader",
-    "raft_current_epoch", "raft_commit_latency", "broker_up",
+    "under_replicated_partitions",
+    "under_min_isr_partitions",
+    "offline_partitions",
+    "isr_shrink_rate",
+    "isr_expand_rate",
+    "active_controller_count",
+    "controller_changes",
+    "unclean_leader_elections",
+    "leader_count",
+    "partition_count",
+    "request_handler_idle",
+    "network_processor_idle",
+    "bytes_in_rate",
+    "bytes_out_rate",
+    "messages_in_rate",
+    "produce_latency_p99",
+    "fetch_consumer_latency_p99",
+    "produce_request_rate",
+    "fetch_request_rate",
+    "log_flush_time_p99",
+    "consumer_lag_sum",
+    "consumer_lag_max_partition",
+    "consumer_lag_growth",
+    "consumer_lag_seconds",
+    "gc_time_fraction",
+    "gc_count_rate",
+    "heap_used_ratio",
+    "process_cpu",
+    "open_fds",
+    "raft_current_leader",
+    "raft_current_epoch",
+    "raft_commit_latency",
+    "broker_up",
 ]
 
 
@@ -71,14 +96,27 @@ def test_kinds_map_every_signal():
 @pytest.mark.parametrize(
     "body, message",
     [
-        ("signals:\n  - {id: a, description: d, unit: u, kind: level, scope: broker, bad: {direction: up},"
-         " promql: 'x', colour: red}", "colour"),
-        ("signals:\n  - {id: a, description: d, unit: u, kind: wobbly, scope: broker, bad: {direction: up},"
-         " promql: 'x'}", "kind"),
-        ("signals:\n  - {id: a, description: d, unit: u, kind: level, scope: broker, bad: {direction: up},"
-         " promql: 'x{$selector}'}", "$selector"),
-        ("signals:\n  - {id: a, description: d, unit: u, kind: level, scope: broker, bad: {direction: up},"
-         " promql: 'x', overrides: {nosuch: 'y'}}", "nosuch"),
+        (
+            "signals:\n  - {id: a, description: d, unit: u, kind: level, scope: broker, bad: {direction: up},"
+            " promql: 'x', colour: red}",
+            "colour",
+        ),
+        (
+            "signals:\n  - {id: a, description: d, unit: u, kind: wobbly, scope: broker, "
+            "bad: {direction: up},"
+            " promql: 'x'}",
+            "kind",
+        ),
+        (
+            "signals:\n  - {id: a, description: d, unit: u, kind: level, scope: broker, bad: {direction: up},"
+            " promql: 'x{$selector}'}",
+            "$selector",
+        ),
+        (
+            "signals:\n  - {id: a, description: d, unit: u, kind: level, scope: broker, bad: {direction: up},"
+            " promql: 'x', overrides: {nosuch: 'y'}}",
+            "nosuch",
+        ),
         ("signal: []", "unknown top-level"),
     ],
 )

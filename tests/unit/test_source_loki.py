@@ -17,8 +17,10 @@ WINDOW = Window(T0, T0 + timedelta(minutes=10))
 
 def make_entries(n, per_ns=3):
     # Three entries (two streams) share each nanosecond, so page boundaries cut through groups.
-    return [(T0_NS + (i // per_ns) * 1_000_000, str(1 + i % 2), f"[line {i}] INFO something happened")
-            for i in range(n)]
+    return [
+        (T0_NS + (i // per_ns) * 1_000_000, str(1 + i % 2), f"[line {i}] INFO something happened")
+        for i in range(n)
+    ]
 
 
 def loki(entries, max_limit=5000):
@@ -29,15 +31,23 @@ def loki(entries, max_limit=5000):
             return 404, b"404 page not found", {"Content-Type": "text/plain"}
         start, end, limit = int(params["start"][0]), int(params["end"][0]), int(params["limit"][0])
         if limit > max_limit:
-            return 400, (f"max entries limit per query exceeded, limit > max_entries_limit_per_query "
-                         f"({limit} > {max_limit})").encode(), {"Content-Type": "text/plain"}
+            return (
+                400,
+                (
+                    f"max entries limit per query exceeded, limit > max_entries_limit_per_query "
+                    f"({limit} > {max_limit})"
+                ).encode(),
+                {"Content-Type": "text/plain"},
+            )
         assert params["direction"] == ["forward"]
         picked = [e for e in entries if start <= e[0] < end][:limit]
         streams = {}
         for ns, broker, line in picked:
             streams.setdefault(broker, []).append([str(ns), line])
-        result = [{"stream": {"broker": b, "filename": f"/x/kafka-{b}/server.log"}, "values": v}
-                  for b, v in streams.items()]
+        result = [
+            {"stream": {"broker": b, "filename": f"/x/kafka-{b}/server.log"}, "values": v}
+            for b, v in streams.items()
+        ]
         return 200, {"status": "success", "data": {"resultType": "streams", "result": result}}, {}
 
     return handler
@@ -60,7 +70,9 @@ def test_more_than_one_page_comes_back_complete_without_duplicates():
 
 def test_the_cap_truncates_and_says_so():
     with ScriptedServer(loki(make_entries(9_000))) as server:
-        result = fetch_logs(LokiClient(server.url, timeout=5, page_limit=2000), LogLabels(), WINDOW, max_lines=3000)
+        result = fetch_logs(
+            LokiClient(server.url, timeout=5, page_limit=2000), LogLabels(), WINDOW, max_lines=3000
+        )
     assert len(result.frame) == 3000
     assert result.truncated is True
     assert result.reports[0].status == "partial" and "cap of 3000" in result.reports[0].message
@@ -111,7 +123,10 @@ def test_persistent_429_is_a_clear_rate_limit_error():
     "payload",
     [
         {"status": "success", "data": {"resultType": "matrix", "result": []}},
-        {"status": "success", "data": {"resultType": "streams", "result": [{"stream": {}, "values": [["x", "y"]]}]}},
+        {
+            "status": "success",
+            "data": {"resultType": "streams", "result": [{"stream": {}, "values": [["x", "y"]]}]},
+        },
         {"status": "fail"},
         b"not json",
     ],

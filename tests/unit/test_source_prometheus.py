@@ -25,7 +25,9 @@ WINDOW = Window(T0, T0 + timedelta(minutes=30))
 def _jmx_names():
     lib = load_library()
     profile = lib.profile("jmx_kafka")
-    return sorted(set().union(*(s.metric_names(profile) for s in lib.in_profile("jmx_kafka"))) | {"go_goroutines"})
+    return sorted(
+        set().union(*(s.metric_names(profile) for s in lib.in_profile("jmx_kafka"))) | {"go_goroutines"}
+    )
 
 
 def _matrix(series):
@@ -36,12 +38,34 @@ def healthy(method, path, params):
     if path == "/api/v1/label/__name__/values":
         return 200, {"status": "success", "data": _jmx_names()}, {}
     if path == "/api/v1/series":
-        return 200, {"status": "success", "data": [
-            {"__name__": "kafka_server_replicamanager_underreplicatedpartitions", "broker": b, "cluster": "local",
-             "instance": f"127.0.0.1:1{b}094", "job": "kafka"} for b in ("1", "2", "3")]}, {}
+        return (
+            200,
+            {
+                "status": "success",
+                "data": [
+                    {
+                        "__name__": "kafka_server_replicamanager_underreplicatedpartitions",
+                        "broker": b,
+                        "cluster": "local",
+                        "instance": f"127.0.0.1:1{b}094",
+                        "job": "kafka",
+                    }
+                    for b in ("1", "2", "3")
+                ],
+            },
+            {},
+        )
     if path == "/api/v1/targets":
-        return 200, {"status": "success", "data": {"activeTargets": [
-            {"labels": {"broker": "1", "job": "kafka"}, "scrapeInterval": "5s"}]}}, {}
+        return (
+            200,
+            {
+                "status": "success",
+                "data": {
+                    "activeTargets": [{"labels": {"broker": "1", "job": "kafka"}, "scrapeInterval": "5s"}]
+                },
+            },
+            {},
+        )
     if path == "/api/v1/status/buildinfo":
         return 200, {"status": "success", "data": {"version": "2.42.0"}}, {}
     if path == "/api/v1/query_range":
@@ -51,7 +75,11 @@ def healthy(method, path, params):
         points[2][1] = "NaN"  # 0/0 in a ratio: dropped, not an error
         if "consumergroup" in query:
             return 200, _matrix([{"metric": {"consumergroup": "g1"}, "values": points}]), {}
-        return 200, _matrix([{"metric": {"broker": b, "cluster": "local"}, "values": points} for b in "123"]), {}
+        return (
+            200,
+            _matrix([{"metric": {"broker": b, "cluster": "local"}, "values": points} for b in "123"]),
+            {},
+        )
     return 404, {"status": "error", "error": "not found"}, {}
 
 
@@ -61,8 +89,11 @@ def test_live_pull_detects_profile_labels_and_sends_one_query_per_signal():
         assert source.brokers() == ["1", "2", "3"]
         assert source.cluster() == "local"
         layout = source.layout()
-        assert (layout.profile, layout.labels.broker_label, layout.labels.cluster_label) == ("jmx_kafka", "broker",
-                                                                                           "cluster")
+        assert (layout.profile, layout.labels.broker_label, layout.labels.cluster_label) == (
+            "jmx_kafka",
+            "broker",
+            "cluster",
+        )
         assert layout.scrape_interval == 5.0
         before = len(server.requests)
         result = source.metrics(WINDOW)
@@ -93,8 +124,7 @@ def test_step_keeps_every_series_under_the_point_limit(seconds):
 
 def test_a_rejected_query_shows_the_promql_and_prometheus_message():
     def bad(method, path, params):
-        return 400, {"status": "error", "errorType": "bad_data",
-                     "error": 'parse error: unexpected "}"'}, {}
+        return 400, {"status": "error", "errorType": "bad_data", "error": 'parse error: unexpected "}"'}, {}
 
     with ScriptedServer(bad) as server:
         client = PrometheusClient(server.url, timeout=2)
@@ -123,7 +153,9 @@ def test_unreachable_server_fails_fast_with_the_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = PrometheusClient(f"http://127.0.0.1:{port}", timeout=2, session=make_session(retries=1, backoff=0.01))
+    client = PrometheusClient(
+        f"http://127.0.0.1:{port}", timeout=2, session=make_session(retries=1, backoff=0.01)
+    )
     started = time.monotonic()
     with pytest.raises(SourceUnavailable, match=f"cannot connect to http://127.0.0.1:{port}"):
         client.label_values("__name__")
@@ -174,7 +206,10 @@ def test_auth_failure_says_so():
     [
         b"<html>proxy error</html>",
         {"status": "success"},
-        {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [["x"]]}]}},
+        {
+            "status": "success",
+            "data": {"resultType": "matrix", "result": [{"metric": {}, "values": [["x"]]}]},
+        },
         {"status": "success", "data": {"resultType": "streams", "result": []}},
     ],
 )
