@@ -45,7 +45,7 @@ class RulesConfig:
             "KafkaConsumerLagGrowing": 10,
             "KafkaConsumerLagSecondsHigh": 5,
             "KafkaGcTimeFractionHigh": 5,
-            "KafkaRequestHandlerIdleLow": 5,
+            "KafkaRequestHandlerIdleLow": 10,  # idle dips for minutes after a broker (re)starts
             "KafkaRequestLatencyAboveBaseline": 10,
             "KafkaLogDirOffline": 0,
         }
