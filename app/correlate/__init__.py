@@ -15,10 +15,10 @@ import pandas as pd
 
 from app.correlate.align import LeadLag, first_changes, lead_lag
 from app.correlate.match import Candidate, candidates
-from app.correlate.observe import Observation, from_findings, log_bursts, log_silences, metric_gaps
+from app.correlate.observe import Levels, Observation, from_findings, log_bursts, log_silences, metric_gaps
 from app.correlate.queries import logql, promql, signals_for
 from app.correlate.rules import Pack, RulesError, load_pack
-from app.correlate.score import is_quiet, rank
+from app.correlate.score import is_quiet, leaders, rank
 from app.model import Action, Evidence, Finding, Hypothesis, Incident, LogEvent, SourceReport, Window, iso
 
 __all__ = ["Candidate", "LeadLag", "Observation", "Pack", "RulesError", "correlate", "load_pack", "observe"]
@@ -71,7 +71,8 @@ def correlate(
         first = metrics.drop_duplicates("signal")
         available = dict(zip(first["signal"].astype(str), first["query"].astype(str), strict=True))
     observations = observe(pack, window, findings, events, metrics, step_seconds)
-    ranked = rank(_dedupe(candidates(pack, observations, sorted(brokers))), pack.scoring)
+    found = _dedupe(candidates(pack, observations, sorted(brokers), Levels(metrics)))
+    ranked = rank(found, pack.scoring)
     missing = [
         f"{r.source}: {r.message or r.status}" for r in reports if r.status in ("error", "partial", "no_data")
     ]
@@ -100,7 +101,7 @@ def correlate(
         brokers=brokers,
         status="incident",
         started_at=top.onset,
-        summary=_summary(top, kept[0][1], observations, focus),
+        summary=_summary(top, kept[0][1], observations, focus, leaders(found, pack.scoring)[1:]),
         hypotheses=hypotheses,
         evidence=evidence,
         missing=missing,
@@ -149,6 +150,18 @@ def _to_evidence(
     ids: dict[tuple, str],
 ) -> Evidence:
     where = f"broker {o.broker}" if o.broker else "the cluster"
+    if o.kind == "metric" and o.detail == "held just before the onset":
+        return Evidence(
+            id=eid,
+            kind="metric",
+            signal=o.name,
+            broker=o.broker,
+            at=o.at,
+            value=o.after,
+            before=o.before,
+            summary=f"{o.name} was {_num(o.after)} on {where} just before the onset",
+            query=promql(o.name, o.broker, cluster, available),
+        )
     if o.kind == "metric":
         verb = {"up": "rose", "down": "fell"}.get(o.direction, "changed")
         values = (
@@ -265,7 +278,9 @@ def _samples(events: list[LogEvent], broker: str | None) -> dict[str, str]:
     return out
 
 
-def _summary(top: Candidate, p: float, observations: list[Observation], focus: str | None) -> str:
+def _summary(
+    top: Candidate, p: float, observations: list[Observation], focus: str | None, also: list[Candidate]
+) -> str:
     where = f"broker {top.broker}" if top.broker else "brokers " + (", ".join(top.brokers) or "all")
     text = f"{top.rule.title} on {where} from {iso(top.onset)} (confidence {p:.2f})."
     order = first_changes((o for o in observations if o.at >= top.onset - _LOOKBACK), prefer=top.broker)
@@ -273,6 +288,9 @@ def _summary(top: Candidate, p: float, observations: list[Observation], focus: s
         t0 = order[0][1]
         tail = ", ".join(f"{b} (+{(t - t0).total_seconds():.0f}s)" for b, t in order[1:4])
         text += f" First change on broker {order[0][0]} at {iso(t0)}" + (f", then {tail}." if tail else ".")
+    for other in also:
+        where = f"broker {other.broker}" if other.broker else "the cluster"
+        text += f" Separately: {other.rule.title.lower()} on {where} from {iso(other.onset)}."
     if focus and top.broker and focus != top.broker:
         text += (
             f" You asked about broker {focus}; it shows symptoms, the likely origin is broker {top.broker}."

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.correlate.observe import Observation
+from app.correlate.observe import Levels, Observation
 from app.correlate.rules import Pack, Rule, Symptom
 
 
@@ -53,6 +53,8 @@ class Candidate:
 
 def eligible(pack: Pack, symptom: Symptom, obs: Observation, culprit: str | None) -> bool:
     """Does `obs` show `symptom` for this culprit (ignoring time)?"""
+    if symptom.held_min is not None:
+        return False  # a held state is read from the series (see _held), not from a change
     if symptom.metric:
         if obs.kind != "metric" or not (pack.roles_of(obs.name) & set(symptom.metric)):
             return False
@@ -86,7 +88,7 @@ def _where(relation: str, broker: str | None, culprit: str | None) -> bool:
 
 
 def evaluate(
-    pack: Pack, rule: Rule, observations: list[Observation], culprit: str | None
+    pack: Pack, rule: Rule, observations: list[Observation], culprit: str | None, levels: Levels | None = None
 ) -> Candidate | None:
     pools = {s.id: [o for o in observations if eligible(pack, s, o, culprit)] for s in rule.symptoms}
     onsets = set()
@@ -96,7 +98,7 @@ def evaluate(
             onsets.add(min(o.at for o in pools[s.id] if o.score >= 0.5 * best))
     best_candidate: Candidate | None = None
     for onset in sorted(onsets):
-        candidate = _score_at(pack, rule, pools, culprit, onset, observations)
+        candidate = _score_at(pack, rule, pools, culprit, onset, observations, levels)
         if candidate is not None and (best_candidate is None or candidate.score > best_candidate.score):
             best_candidate = candidate
     return best_candidate
@@ -109,9 +111,15 @@ def _score_at(
     culprit: str | None,
     onset: datetime,
     observations: list[Observation],
+    levels: Levels | None = None,
 ) -> Candidate | None:
     matches = []
     for s in rule.symptoms:
+        if s.held_min is not None:
+            held = _held(pack, s, culprit, onset, levels)
+            if held is not None:
+                matches.append(Match(s, (held,), (-1 if s.contradicts else 1) * s.weight))
+            continue
         lo, hi = onset + timedelta(seconds=s.within[0]), onset + timedelta(seconds=s.within[1])
         hits = sorted((o for o in pools[s.id] if lo <= o.at <= hi), key=Observation.sort_key)
         if not hits:
@@ -151,6 +159,31 @@ def _score_at(
     return Candidate(rule, culprit, onset, score, tuple(matches), brokers, first)
 
 
+def _held(
+    pack: Pack, s: Symptom, culprit: str | None, onset: datetime, levels: Levels | None
+) -> Observation | None:
+    """The culprit's series of the symptom's role stood at >= held_min just before the onset."""
+    if levels is None or culprit is None or s.held_min is None:
+        return None
+    for signal in levels.signals():
+        if not pack.roles_of(signal) & set(s.metric or ()):
+            continue
+        found = levels.before(signal, culprit, onset)
+        if found is not None and found[1] >= s.held_min:
+            at, value = found
+            return Observation(
+                kind="metric",
+                name=signal,
+                broker=culprit,
+                at=at,
+                before=value,
+                after=value,
+                score=1.0,
+                detail="held just before the onset",
+            )
+    return None
+
+
 def _first_mover(culprit: str, onset: datetime, observations: list[Observation]) -> bool:
     """True when no other broker changed before the culprit's onset (within a 5-minute look-back)."""
     look_back = onset - timedelta(minutes=5)
@@ -162,13 +195,15 @@ def _first_mover(culprit: str, onset: datetime, observations: list[Observation])
     return True
 
 
-def candidates(pack: Pack, observations: list[Observation], brokers: list[str]) -> list[Candidate]:
+def candidates(
+    pack: Pack, observations: list[Observation], brokers: list[str], levels: Levels | None = None
+) -> list[Candidate]:
     """Every rule evaluated for every broker (or once, cluster-wide), best first, deterministic."""
     out = []
     for rule in pack.rules:
         culprits: list[str | None] = list(brokers) if rule.scope == "broker" else [None]
         for culprit in culprits:
-            candidate = evaluate(pack, rule, observations, culprit)
+            candidate = evaluate(pack, rule, observations, culprit, levels)
             if candidate is not None:
                 out.append(candidate)
     out.sort(key=lambda c: (-c.score, c.onset, c.rule.cause, c.broker or ""))

@@ -295,3 +295,36 @@ def log_silences(events: list[LogEvent], window_end: datetime, min_gap_s: float)
                 )
             )
     return out
+
+
+class Levels:
+    """Last value of a (signal, broker) series before a moment: what state held when it began."""
+
+    def __init__(self, metrics: pd.DataFrame | None):
+        self._series: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        if metrics is None or metrics.empty:
+            return
+        frame = metrics[metrics["broker"].notna()]
+        for (signal, broker), g in frame.groupby([frame["signal"].astype(str), frame["broker"].astype(str)]):
+            g = g.sort_values("ts")
+            ts = pd.DatetimeIndex(g["ts"]).asi8
+            self._series[(str(signal), str(broker))] = (ts, g["value"].to_numpy(dtype=float))
+
+    def signals(self) -> list[str]:
+        return sorted({s for s, _ in self._series})
+
+    def before(
+        self, signal: str, broker: str, at: datetime, look_back_s: float = 60.0
+    ) -> tuple[datetime, float] | None:
+        """(time, value) of the last sample in [at - look_back_s, at), or None."""
+        found = self._series.get((signal, broker))
+        if found is None:
+            return None
+        ts, values = found
+        end = pd.Timestamp(at).value
+        i = int(np.searchsorted(ts, end, side="left")) - 1
+        while i >= 0 and np.isnan(values[i]):
+            i -= 1
+        if i < 0 or ts[i] < end - int(look_back_s * 1e9):
+            return None
+        return utc(pd.Timestamp(ts[i], tz="UTC").to_pydatetime(warn=False)), float(values[i])

@@ -42,6 +42,7 @@ class Symptom(_Strict):
     subject: Literal["culprit", "others", "not_culprit", "any"] = "any"
     within: tuple[float, float] = (-60.0, 300.0)  # seconds relative to the onset
     min_ratio: float | None = None  # after/before (up) or before/after (down)
+    held_min: float | None = None  # metric only: its last value before the onset was at least this
     min_count: int = 1  # log events folded into the burst
     min_brokers: int = 1  # distinct brokers that must show it
     weight: float = 1.0
@@ -55,6 +56,8 @@ class Symptom(_Strict):
             raise ValueError(
                 f"symptom {self.id!r} needs exactly one of metric/log/gap, got {given or 'none'}"
             )
+        if self.held_min is not None and not self.metric:
+            raise ValueError(f"symptom {self.id!r}: held_min needs a metric")
         if self.within[0] > self.within[1]:
             raise ValueError(f"symptom {self.id!r}: within {self.within} is not [earliest, latest]")
         return self

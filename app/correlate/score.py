@@ -34,6 +34,11 @@ def confidences(candidates: Sequence[Candidate], scoring: Scoring) -> list[float
     return [round(w / total, 3) for w in weights]
 
 
+def leaders(candidates: Sequence[Candidate], scoring: Scoring) -> list[Candidate]:
+    """The strong leader of each group: one per separate fault, strongest first."""
+    return [c for c, p in rank(candidates, scoring)[: len(_groups(candidates))] if _strong(c, p, scoring)]
+
+
 def rank(candidates: Sequence[Candidate], scoring: Scoring) -> list[tuple[Candidate, float]]:
     """(candidate, confidence), group leaders first; `candidates` must be sorted best first."""
     groups = _groups(candidates)
