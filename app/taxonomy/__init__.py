@@ -40,7 +40,9 @@ __all__ = [
     "classify_many",
     "classify_records",
     "group_unknown",
+    "class_literals",
     "load_taxonomy",
+    "logql_for",
 ]
 
 
@@ -87,3 +89,43 @@ def class_counts(events: Iterable[LogEvent]) -> dict[str, int]:
 
 # Kept for callers that label lines one by one with their layout kind.
 label = label_lines
+
+
+def class_literals(event_class: str, *, taxonomy: Taxonomy | None = None) -> list[str]:
+    """Literal phrases that every line of `event_class` contains one of (for line filters).
+
+    Each template or regex contributes its longest literal; rules that select by logger only
+    contribute the logger names. Empty when the class cannot be pre-filtered (e.g. GC classes,
+    whose lines come from a separate file).
+    """
+    tax = taxonomy or load()
+    if event_class not in tax.classes and event_class != UNKNOWN:
+        raise LookupError(f"{event_class!r} is not a taxonomy class; known: {', '.join(tax.classes)}")
+    words: list[str] = []
+    for m in tax.matchers:
+        if m.rule.event_class != event_class:
+            continue
+        if m.literal.strip():
+            words.append(m.literal.strip("\t"))
+        elif m.rx is None and m.rule.loggers:
+            words.extend(sorted(m.rule.loggers))
+        elif m.rule.idents and not m.literal:
+            words.extend(f"[{name}" for name in m.rule.idents)
+        elif m.rx is not None and not m.literal:
+            return []  # a pattern without a literal: no safe pre-filter
+    return sorted(set(words), key=lambda w: (-len(w), w))
+
+
+def logql_for(event_class: str, *, broker: str | None = None, cluster: str | None = None) -> str:
+    """LogQL selecting the lines of `event_class` (on `broker`, or every broker).
+
+    A superset filter: the literals of the class's patterns, so Loki returns every line the
+    taxonomy would put in the class (plus, rarely, a line a higher-precedence class took).
+    """
+    from app.logql import LogLabels, contains_any, query, selector  # noqa: PLC0415 - keeps import light
+
+    stream = selector(LogLabels(), cluster or None, [broker] if broker else None)
+    if event_class in ("gc_pause", "long_gc_pause"):
+        return query(stream, [("|~", r"Pause |\[GC pause|\[Full GC|Total time for which application threads were stopped")])
+    words = class_literals(event_class)
+    return query(stream, [contains_any(words)]) if words else stream

@@ -68,3 +68,23 @@ def test_timestamps_and_levels_parse() -> None:
     assert event.ts is not None and event.ts.tzinfo is not None
     assert event.ts.isoformat().startswith("2026-12-04T23:42")
     assert event.severity == "INFO"
+
+
+@pytest.mark.parametrize("label", _LABELS, ids=lambda x: f"{x['class']}:{x['find'][:40]}")
+def test_class_logql_selects_the_real_line(label: dict) -> None:
+    """The LogQL line filter of a class (a regex of literals) matches every real line of the class."""
+    import re
+
+    event = _event_for(label)
+    query = taxonomy.logql_for(label["class"], broker="1")
+    assert query.startswith('{broker="1"}')
+    if " |~ " not in query:  # gc_info / stack_trace: the stream alone (see the test below)
+        assert query == '{broker="1"}'
+        return
+    pattern = query.split(' |~ "', 1)[1][:-1].encode().decode("unicode_escape")
+    assert re.search(pattern, event.line.split("\n")[0]), (pattern[:200], event.line[:200])
+
+
+def test_almost_every_class_has_a_line_filter() -> None:
+    without = [c for c in taxonomy.CLASSES if " |~ " not in taxonomy.logql_for(c)]
+    assert without == ["gc_info", "stack_trace"]
