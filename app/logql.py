@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from app.selectors import SelectorError, any_of, check_label, escape_value, matcher, present
 
@@ -76,3 +79,53 @@ def contains_any(words: Iterable[str]) -> tuple[str, str]:
     if not words:
         raise SelectorError("contains_any needs at least one word")
     return "|~", "|".join(re.escape(w) for w in words)
+
+
+STREAMS_FILE = Path(__file__).resolve().parent.parent / "loki_queries" / "streams.yaml"
+
+
+@dataclass(frozen=True)
+class StreamCatalog:
+    """loki_queries/streams.yaml: default stream labels and the file names of each log family."""
+
+    labels: LogLabels
+    files: Mapping[str, tuple[str, ...]]
+
+    def selector(
+        self,
+        family: str | None = None,
+        cluster: str | None = None,
+        brokers: Iterable[str] | None = None,
+        labels: LogLabels | None = None,
+    ) -> str:
+        """Stream selector for one log family (None: every file) on `brokers` (None: all)."""
+        if family is not None and family not in self.files:
+            raise SelectorError(f"unknown log family {family!r}; known: {', '.join(sorted(self.files))}")
+        files = self.files[family] if family else None
+        return selector(labels or self.labels, cluster, brokers, files)
+
+
+def load_streams(path: str | Path | None = None) -> StreamCatalog:
+    file = Path(path) if path else STREAMS_FILE
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SelectorError(f"{file}: cannot read the stream catalog ({exc})") from None
+    unknown = set(data) - {"labels", "files"}
+    if unknown:
+        raise SelectorError(f"{file}: unknown keys {sorted(unknown)}; use 'labels' and 'files'")
+    names = data.get("labels") or {}
+    bad = set(names) - {"broker", "cluster", "file"}
+    if bad:
+        raise SelectorError(f"{file}: unknown label roles {sorted(bad)}; use broker, cluster, file")
+    labels = LogLabels(
+        broker_label=names.get("broker", "broker"),
+        cluster_label=names.get("cluster"),
+        file_label=names.get("file", "filename"),
+    )
+    files = {}
+    for family, value in (data.get("files") or {}).items():
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise SelectorError(f"{file}: files.{family} must be a non-empty list of file names")
+        files[str(family)] = tuple(value)
+    return StreamCatalog(labels, files)

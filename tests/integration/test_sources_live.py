@@ -390,3 +390,20 @@ def test_periodic_snapshot_over_two_intervals_and_a_restart(stack, tmp_path):
 def _instant(stack, query: str):
     data = requests.get(f"{stack.prometheus_url}/api/v1/query", params={"query": query}, timeout=10).json()
     return data["data"]["result"]
+
+
+def test_stream_catalog_selects_each_log_file_on_the_real_loki(stack):
+    from app.logql import load_streams
+
+    catalog = load_streams()
+    client = LokiClient(stack.loki_url, timeout=30)
+    now = datetime.now(UTC)
+    window = Window(now - timedelta(minutes=30), now)
+    for family in ("server", "controller", "gc"):
+        entries, _, _ = client.query_range(
+            catalog.selector(family, cluster=stack.cluster, brokers=["1"]), window
+        )
+        assert entries, f"no {family} lines for broker 1"
+        files = {dict(e.labels)["filename"].rsplit("/", 1)[-1] for e in entries}
+        assert files == set(catalog.files[family])
+        assert {dict(e.labels)["broker"] for e in entries} == {"1"}

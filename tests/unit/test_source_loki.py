@@ -149,3 +149,18 @@ def test_selectors_and_filters_escape_untrusted_values():
         line_filter("|~", "(")
     with pytest.raises(SelectorError, match="not a valid label name"):
         LogLabels(broker_label="broker id")
+
+
+def test_stream_catalog_gives_a_selector_per_log_family(tmp_path):
+    from app.logql import load_streams
+
+    catalog = load_streams()
+    assert {"server", "controller", "state_change", "gc"} <= set(catalog.files)
+    sel = catalog.selector("controller", cluster="local", brokers=["2"])
+    assert sel == '{cluster="local", broker="2", filename=~".*/(controller\\\\.log)"}'
+    assert catalog.selector() == '{broker=~".+"}'
+    with pytest.raises(SelectorError, match="unknown log family 'nope'"):
+        catalog.selector("nope")
+    (tmp_path / "s.yaml").write_text("labels: {broker: b, colour: red}\n")
+    with pytest.raises(SelectorError, match="colour"):
+        load_streams(tmp_path / "s.yaml")
