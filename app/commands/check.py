@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=2))
     else:
         print(render_text(found))
+    if "error" in found.get("kafka", {}):
+        print(f"check failed: {found['kafka']['error']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -90,7 +93,9 @@ def render_text(found: dict) -> str:
         ]
     else:
         lines.append("Loki: not configured (--loki or LOKI_URL); diagnoses will have no log evidence")
-    if "kafka" in found:
+    if "error" in found.get("kafka", {}):
+        lines.append(f"Kafka {found['kafka']['bootstrap']}: FAILED: {found['kafka']['error']}")
+    elif "kafka" in found:
         kafka = found["kafka"]
         lines += [
             f"Kafka {kafka['bootstrap']}: OK, cluster id {kafka['cluster_id']}",

@@ -29,11 +29,24 @@ class RateLimited(SourceUnavailable):
     """The server kept answering 429 after the retries."""
 
 
+class BoundedRetry(Retry):
+    """urllib3's Retry, but a server's Retry-After never makes us sleep longer than MAX_RETRY_AFTER_S.
+
+    (Stock urllib3 sleeps whatever the server says: "Retry-After: 3600" would hang a diagnosis.)
+    """
+
+    MAX_RETRY_AFTER_S = 5.0
+
+    def get_retry_after(self, response):
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.MAX_RETRY_AFTER_S)
+
+
 def make_session(
     retries: int = 2, backoff: float = 0.5, headers: dict[str, str] | None = None
 ) -> requests.Session:
     session = requests.Session()
-    retry = Retry(
+    retry = BoundedRetry(
         total=retries,
         connect=retries,
         read=0,  # a query that timed out once would time out again: do not multiply the wait

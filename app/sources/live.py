@@ -175,6 +175,9 @@ class LiveSource:
                     "under_replicated": len(view.under_replicated()),
                     "offline": len(view.offline()),
                 }
+            except SourceError as exc:
+                # Kafka unreachable: what Prometheus and Loki said is still worth showing.
+                out["kafka"] = {"bootstrap": self.admin.bootstrap, "error": str(exc)}
             finally:
                 self.admin.close()
         return out

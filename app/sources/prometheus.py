@@ -320,6 +320,8 @@ def _report(
     got = len(chosen) - len(empty) - len(failed) - len(lost)
     if got == 0:
         status = "error" if failed or lost else "no_data"
+    elif lost:
+        status = "error"  # the server failed during the pull: what came before is kept, the rest is not there
     else:
         status = "partial" if missing else "ok"
     head = f"profile {layout.profile}, {got}/{len(chosen)} signals with data"
