@@ -41,6 +41,7 @@ _LOGGER = re.compile(r"[\w.$-]{1,300}")
 _ISO_LEVEL = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}) {1,2}([A-Z]{4,7}) {1,2}")
 # kafka-python / Python logging: `2024-01-01 12:00:00,123 - kafka.coordinator - WARNING - msg`
 _PYLOG = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{3,6})?) - ([\w.$-]{1,300}) - ([A-Z]{4,8}) - ")
+_PY_NAME = re.compile(r"([a-z_]\w{0,60}(?:\.\w{1,60}){1,8}) ")
 # Spring Boot: `2021-05-11 11:31:38.348  WARN 13176 --- [thread] o.a.k.c.NetworkClient   : msg`
 _SPRING = re.compile(
     r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[.,]\d{3}[\d+:Z-]{0,10}) {1,3}([A-Z]{4,7}) {1,3}\d{1,10} --- "
@@ -161,7 +162,13 @@ def _dated(text: str) -> Envelope | None:
             cut = rest.rfind(" [")
             if cut > 0 and rest[cut - 1] == ")":
                 rest = rest[:cut]
-        return _with_logger(ts, m.group(2), rest)
+        env = _with_logger(ts, m.group(2), rest)
+        if env.logger is None:
+            # Python logging `%(asctime)s %(levelname)s %(name)s %(message)s` (kafka-python clients)
+            p = _PY_NAME.match(rest)
+            if p:
+                return env._replace(logger=p.group(1), message=rest[p.end():])
+        return env
     for rx, order in ((_SPRING, "tlg"), (_QUARKUS, "tlg"), (_PYLOG, "tgl"), (_LOGBACK, "tlg")):
         m = rx.match(text)
         if m:
