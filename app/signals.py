@@ -59,6 +59,7 @@ class Signal(_Strict):
     promql: str
     overrides: dict[str, str] = Field(default_factory=dict)
     profiles: list[str] | None = None  # None: every profile
+    sparse: bool = False  # only has samples around events (e.g. an election); no data is normal
 
     @field_validator("id")
     @classmethod

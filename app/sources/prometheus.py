@@ -295,7 +295,11 @@ def fetch_metrics(
             else:
                 frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else empty_metrics()
-    report = _report(layout, chosen, empty, failed, unknown, lost, down[0] if down else None)
+    # A sparse signal (samples only around an event) without data means "nothing happened".
+    sparse = {s.id for s in chosen if s.sparse}
+    quiet = [i for i in empty if i in sparse]
+    empty = [i for i in empty if i not in sparse]
+    report = _report(layout, chosen, empty, failed, unknown, lost, down[0] if down else None, quiet)
     return MetricsResult(frame, [report], step)
 
 
@@ -307,6 +311,7 @@ def _report(
     unknown: list[str],
     lost: list[str] = (),
     down: SourceError | None = None,
+    quiet: list[str] = (),
 ) -> SourceReport:
     missing = []
     if lost:
@@ -317,7 +322,7 @@ def _report(
         missing.append("rejected: " + "; ".join(failed))
     if unknown:
         missing.append("unknown signals " + ", ".join(unknown))
-    got = len(chosen) - len(empty) - len(failed) - len(lost)
+    got = len(chosen) - len(empty) - len(failed) - len(lost) - len(quiet)
     if got == 0:
         status = "error" if failed or lost else "no_data"
     elif lost:
@@ -325,6 +330,8 @@ def _report(
     else:
         status = "partial" if missing else "ok"
     head = f"profile {layout.profile}, {got}/{len(chosen)} signals with data"
+    if quiet:
+        head += " (no events for " + ", ".join(quiet) + ")"
     return SourceReport("metrics", status, head + ("; " + "; ".join(missing) if missing else ""))
 
 

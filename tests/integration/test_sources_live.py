@@ -37,25 +37,9 @@ PRODUCED, CONSUMED = 3000, 1000
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    """The stack helper's `real_stack` fixture when it exists; otherwise attach to or start the stack."""
-    try:
-        return request.getfixturevalue("real_stack")
-    except pytest.FixtureLookupError:
-        pass
-    from stack.runtime import Stack, StackNotRunning
-
-    try:
-        running = Stack.attach()
-        if running.is_running():
-            running.wait_healthy(timeout=180)
-            return running
-    except StackNotRunning:
-        pass
-    started = Stack()
-    started.start(timeout=300)
-    request.addfinalizer(started.stop)
-    return started
+def stack(real_stack):
+    """The real stack from tests/conftest.py (reused when healthy, else started for the session)."""
+    return real_stack
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +126,10 @@ def test_every_library_signal_runs_and_returns_data(stack, traffic):
         f"{len(result.frame)} samples"
     )
     assert sent == len(signals)  # one query per signal, all brokers at once
-    missing = sorted({s.id for s in signals} - set(result.frame["signal"]))
+    missing = sorted({s.id for s in signals if not s.sparse} - set(result.frame["signal"]))
     assert missing == [], f"signals without data on the real stack: {missing}; report: {result.reports}"
-    assert result.reports[0].status == "ok"
+    # Sparse signals (samples only around an event) may be empty, but their query must not be rejected.
+    assert result.reports[0].status == "ok", result.reports[0].message
     urp = result.frame[result.frame["signal"] == "under_replicated_partitions"]
     assert sorted(urp["broker"].unique()) == [str(b) for b in stack.broker_ids]
     lag = result.frame[
