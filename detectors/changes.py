@@ -13,7 +13,9 @@ bench/tcpd.py and bench/scenarios.py):
   `penalty * sigma^2 * log(n)`, sigma a noise scale robust to level shifts and to
   autocorrelation (prepare.change_scale);
 * a break's score is 1 - penalty / gain (gain: the cost saved by that one break),
-  damped when the change is small relative to the signal's level.
+  damped when the change is small relative to the signal's level, when one straight line
+  fits the two regimes better than a step (a drift), and when the window holds too little
+  of the first regime to call it a baseline.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ PENALTY = 3.0
 MIN_SIZE = 3
 MAX_POINTS = 1000
 MIN_RELATIVE = 0.1
+# Latencies and rates move by factors in incidents and wander by tens of percent when healthy
+# (JMX quantile reservoirs, rate() over a short range); levels and gauges move by less.
+MIN_RELATIVE_BY_KIND = {"latency": 0.5, "rate": 0.25, "counter": 0.25}
 MIN_JUMP = 0.7
+BASELINE_SHARE = 0.1  # a first regime shorter than this share of the window lowers the score
 
 
 def change_points(
@@ -44,7 +50,7 @@ def change_points(
     max_points: int = MAX_POINTS,
     period: float | None = None,
     seasonal: bool = True,
-    min_relative: float = MIN_RELATIVE,
+    min_relative: float | None = None,
     min_jump: float = MIN_JUMP,
 ) -> list[ChangePoint]:
     """Change points of `series`, earliest first.
@@ -58,7 +64,8 @@ def change_points(
     max_points: longer series are block-averaged to this many points for the search.
     period: seasonal period in seconds (default: daily, plus weekly over two weeks);
         only used with a DatetimeIndex spanning two periods; `seasonal=False` disables it.
-    min_relative: changes smaller than this fraction of the level get a damped score.
+    min_relative: changes smaller than this fraction of the level get a damped score
+        (default per kind: 0.5 latency, 0.25 rate/counter, 0.1 otherwise).
     min_jump: a regime must differ from its neighbour by at least this many standard
         deviations of the whole (analysed) series; weaker breaks are dropped. It keeps slow
         trends and drifts from being cut into many small steps.
@@ -91,6 +98,8 @@ def change_points(
         floor = max(float(np.median(np.abs(signal))) * 1e-3, 1e-9)
         signal = np.log(np.clip(signal, 0, None) + floor)
 
+    if min_relative is None:
+        min_relative = MIN_RELATIVE_BY_KIND.get(kind, MIN_RELATIVE)
     breaks, gains, pen = _search(signal, penalty, min_size, max_points, min_jump)
     out = []
     edges = [0, *breaks, len(values)]
@@ -105,6 +114,11 @@ def change_points(
         relative = abs(jump) / level if level > 0 else 1.0
         if min_relative > 0 and relative < min_relative:
             confidence *= relative / min_relative
+        confidence *= _step_not_drift(signal[edges[i] : at], signal[at : edges[i + 2]])
+        confidence *= _steady(signal[edges[i] : at])
+        if i == 0:
+            # The window cut the first regime short: with little "before" there is no baseline.
+            confidence *= min(1.0, at / max(min_size, BASELINE_SHARE * len(values)))
         out.append(
             ChangePoint(
                 at=labels[at],
@@ -118,6 +132,49 @@ def change_points(
             )
         )
     return out
+
+
+def _step_not_drift(left: np.ndarray, right: np.ndarray) -> float:
+    """1 for a step; less when one straight line fits the two regimes better than two levels.
+
+    A slow drift (a decaying latency reservoir, CPU settling after start-up) cut in two looks
+    like a step to a mean-shift cost; a real regime change does not fit a line.
+    """
+    both = np.concatenate([left, right])
+    if len(both) < 4:
+        return 1.0
+    centre = float(np.median(both))
+    scale = float(np.max(np.abs(both - centre)))
+    if not (np.isfinite(scale) and scale > 0):
+        return 1.0
+    left, right, both = (left - centre) / scale, (right - centre) / scale, (both - centre) / scale
+    step_sse = float(((left - left.mean()) ** 2).sum() + ((right - right.mean()) ** 2).sum())
+    x = np.arange(len(both), dtype=float)
+    slope, intercept = np.polyfit(x, both, 1)
+    line_sse = float(((both - (slope * x + intercept)) ** 2).sum())
+    if step_sse <= 0 or line_sse >= step_sse:
+        return 1.0
+    return line_sse / step_sse
+
+
+def _steady(before: np.ndarray) -> float:
+    """1 when the regime before the break was steady; less when it was itself a strong trend.
+
+    A change "from" a ramp (start-up settling, a reservoir decaying) has no baseline to
+    differ from. Damped only when a line explains more than half of that regime's variance.
+    """
+    if len(before) < 6:
+        return 1.0
+    centre = float(np.median(before))
+    scale = float(np.max(np.abs(before - centre)))
+    if not (np.isfinite(scale) and scale > 0):
+        return 1.0
+    y = (before - centre) / scale
+    flat_sse = float(((y - y.mean()) ** 2).sum())
+    x = np.arange(len(y), dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    line_sse = float(((y - (slope * x + intercept)) ** 2).sum())
+    return 1.0 if flat_sse <= 0 else min(1.0, 2.0 * line_sse / flat_sse)
 
 
 def _mean(values: np.ndarray) -> float:
