@@ -149,9 +149,7 @@ def _step_not_drift(left: np.ndarray, right: np.ndarray) -> float:
         return 1.0
     left, right, both = (left - centre) / scale, (right - centre) / scale, (both - centre) / scale
     step_sse = float(((left - left.mean()) ** 2).sum() + ((right - right.mean()) ** 2).sum())
-    x = np.arange(len(both), dtype=float)
-    slope, intercept = np.polyfit(x, both, 1)
-    line_sse = float(((both - (slope * x + intercept)) ** 2).sum())
+    line_sse = _line_sse(both)
     if step_sse <= 0 or line_sse >= step_sse:
         return 1.0
     return line_sse / step_sse
@@ -171,10 +169,17 @@ def _steady(before: np.ndarray) -> float:
         return 1.0
     y = (before - centre) / scale
     flat_sse = float(((y - y.mean()) ** 2).sum())
-    x = np.arange(len(y), dtype=float)
-    slope, intercept = np.polyfit(x, y, 1)
-    line_sse = float(((y - (slope * x + intercept)) ** 2).sum())
+    line_sse = _line_sse(y)
     return 1.0 if flat_sse <= 0 else min(1.0, 2.0 * line_sse / flat_sse)
+
+
+def _line_sse(y: np.ndarray) -> float:
+    """Residual sum of squares of the least-squares line through y (closed form, O(n))."""
+    x = np.arange(len(y), dtype=float)
+    x -= x.mean()
+    yc = y - y.mean()
+    sxx = float(x @ x)
+    return max(0.0, float(yc @ yc) - (float(x @ yc) ** 2 / sxx if sxx > 0 else 0.0))
 
 
 def _mean(values: np.ndarray) -> float:
