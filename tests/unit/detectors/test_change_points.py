@@ -218,3 +218,37 @@ def test_daily_and_weekly_pattern_over_three_weeks_uses_mstl_and_keeps_the_real_
     assert [series.index.get_loc(cp.at) for cp in found] == [at]
     # Guard: without removing the patterns the step hides in them (min_jump is relative to their spread).
     assert [series.index.get_loc(cp.at) for cp in detectors.change_points(series, seasonal=False)] != [at]
+
+
+def reported(series, **keywords):
+    return [cp for cp in detectors.change_points(series, **keywords) if cp.score >= detectors.REPORT_THRESHOLD]
+
+
+def test_a_slow_drift_is_not_reported_as_a_regime_change():
+    rng = np.random.default_rng(13)
+    values = np.linspace(110, 40, 200) + rng.normal(0, 2, 200)  # a decaying p99 reservoir
+    series = pd.Series(values, index=pd.date_range("2026-01-01", periods=200, freq="5s"))
+    assert reported(series) == []
+
+
+def test_a_change_out_of_a_settling_ramp_is_not_reported_but_one_out_of_a_plateau_is():
+    rng = np.random.default_rng(14)
+    settling = np.r_[np.linspace(0.13, 0.065, 25), np.full(75, 0.065)] + rng.normal(0, 0.002, 100)
+    assert reported(pd.Series(settling)) == []
+    step = np.r_[np.full(25, 0.065), np.full(75, 0.13)] + rng.normal(0, 0.002, 100)
+    assert [cp.at for cp in reported(pd.Series(step))] == [25]
+
+
+def test_a_window_that_starts_inside_a_transient_does_not_report_it():
+    rng = np.random.default_rng(15)
+    values = np.r_[np.full(3, 0.27), np.zeros(97)] + rng.normal(0, 0.001, 100)
+    assert reported(pd.Series(values)) == []
+    assert len(detectors.change_points(pd.Series(values))) == 1  # found, but not sure enough to report
+
+
+def test_latency_wandering_by_ten_percent_is_not_reported_but_a_doubling_is():
+    rng = np.random.default_rng(16)
+    wander = np.r_[np.full(50, 500.0), np.full(50, 455.0)] + rng.normal(0, 3, 100)
+    assert reported(pd.Series(wander), kind="latency") == []
+    doubling = np.r_[np.full(50, 60.0), np.full(50, 130.0)] + rng.normal(0, 3, 100)
+    assert [cp.at for cp in reported(pd.Series(doubling), kind="latency")] == [50]
