@@ -113,6 +113,9 @@ def broker_matchers(config: LabelConfig, cluster: str | None, brokers: Iterable[
     brokers = None if brokers is None else list(brokers)
     if brokers:
         parts.append(any_of(config.broker_label, config.broker_values(brokers)))
+    elif config.instance_map:
+        # `instance` is on every target (exporters, Prometheus itself): name the brokers' ones.
+        parts.append(any_of(config.broker_label, config.instance_map.values()))
     else:
         parts.append(present(config.broker_label))
     parts.extend(matcher(k, "=", v) for k, v in sorted(config.extra.items()))

@@ -29,6 +29,10 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile", help="metric-naming profile: jmx_kafka, strimzi, jmx_raw (default: detected)"
     )
     parser.add_argument("--broker-label", help="label carrying the broker id (default: detected)")
+    parser.add_argument(
+        "--instance-map",
+        help="series without a broker label: BROKER=INSTANCE,... (default: $KIL_INSTANCE_MAP or detected)",
+    )
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per request (default 15)")
 
 
@@ -46,6 +50,7 @@ def open_live(args: argparse.Namespace):
             bootstrap_servers=getattr(args, "kafka", None) or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
             profile=args.profile,
             broker_label=args.broker_label,
+            instance_map=args.instance_map,
             timeout=args.timeout,
         )
     except (KeyError, ValueError) as exc:

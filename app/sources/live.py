@@ -40,6 +40,7 @@ class LiveSource:
         timeout: float = 15.0,
         max_log_lines: int = MAX_LINES,
         library: Library | None = None,
+        instance_map: dict[str, str] | str | None = None,
     ):
         self.library = library or load_library()
         self.prometheus = PrometheusClient(prometheus_url, timeout=timeout)
@@ -49,6 +50,7 @@ class LiveSource:
         self._cluster = cluster
         self._profile = profile or os.environ.get("KIL_METRICS_PROFILE") or None
         self._broker_label = broker_label or os.environ.get("KIL_BROKER_LABEL") or None
+        self._instance_map = parse_instance_map(instance_map or os.environ.get("KIL_INSTANCE_MAP") or {})
         self._layout: Layout | None = None
         self._layout_failure: tuple[float, SourceError] | None = None
         self._log_labels: LogLabels | None = None
@@ -73,6 +75,7 @@ class LiveSource:
                     profile=self._profile,
                     broker_label=self._broker_label,
                     cluster=self._cluster,
+                    instance_map=self._instance_map,
                 )
             except SourceError as exc:
                 self._layout_failure = (time.monotonic(), exc)
@@ -183,4 +186,17 @@ class LiveSource:
         return out
 
 
-__all__ = ["LiveSource", "SourceError"]
+def parse_instance_map(value: dict[str, str] | str) -> dict[str, str]:
+    """{broker id: instance} from a dict or "1=host:9404,2=host2:9404" (for series without a broker label)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    out = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        broker, sep, instance = part.partition("=")
+        if not sep or not broker.strip() or not instance.strip():
+            raise ValueError(f"instance map entry {part!r} is not BROKER=INSTANCE (e.g. 1=10.0.0.5:7071)")
+        out[broker.strip()] = instance.strip()
+    return out
+
+
+__all__ = ["LiveSource", "SourceError", "parse_instance_map"]

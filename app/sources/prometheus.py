@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -193,9 +194,16 @@ def detect_layout(
     cluster_label: str | None = None,
     cluster: str | None = None,
     scrape_interval: float | None = None,
+    instance_map: dict[str, str] | None = None,
 ) -> Layout:
-    """Profile from the metric names the server has; broker and cluster labels from real series."""
+    """Profile from the metric names the server has; broker and cluster labels from real series.
+
+    With no broker-id label on the series, brokers are told apart by `instance`, mapped to broker
+    ids by `instance_map` ({broker id: instance}) or, when not given, by the per-broker
+    `app-info` metric names the JMX example rules produce (..._app_info_..._id_<N>_start_time_ms).
+    """
     coverage: dict[str, float] = {}
+    names: list[str] | None = None
     if profile is None:
         names = client.label_values("__name__")
         profile, coverage = library.detect_profile(names)
@@ -220,9 +228,15 @@ def detect_layout(
             f"several clusters share this Prometheus ({', '.join(clusters)}); pick one with --cluster",
         )
     cluster = cluster or (clusters[0] if clusters else None)
+    instance_map = dict(instance_map or {})
+    if broker_label == "instance" and not instance_map:
+        instance_map = _instance_map_from_app_info(
+            client, names if names is not None else client.label_values("__name__"), window
+        )
+    labels = LabelConfig(broker_label=broker_label, cluster_label=cluster_label, instance_map=instance_map)
     brokers = sorted(
         {
-            s[broker_label]
+            labels.broker_of(s[broker_label])
             for s in series
             if broker_label in s and (cluster is None or s.get(cluster_label) == cluster)
         },
@@ -232,7 +246,7 @@ def detect_layout(
         scrape_interval = _scrape_interval(client.targets(), broker_label)
     return Layout(
         profile,
-        LabelConfig(broker_label=broker_label, cluster_label=cluster_label),
+        labels,
         scrape_interval,
         cluster,
         brokers,
@@ -349,8 +363,32 @@ def _probe_metric(library: Library, profile: Profile) -> str | None:
     return None
 
 
+_APP_INFO = re.compile(r"^kafka_server_app_info_(?:client_)?id_(\d+)_start_time_ms$")
+
+
+def _instance_map_from_app_info(client: PrometheusClient, names: list[str], window: Window) -> dict[str, str]:
+    """{broker id: instance} from the app-info names (one series request), or {} if ambiguous."""
+    wanted = sorted(n for n in names if _APP_INFO.match(n))[:64]
+    if not wanted:
+        return {}
+    params = [("match[]", n) for n in wanted]
+    params += [
+        ("start", f"{utc(window.start).timestamp():.3f}"),
+        ("end", f"{utc(window.end).timestamp():.3f}"),
+    ]
+    payload = client._get("/api/v1/series", params, "app-info names")
+    mapping: dict[str, str] = {}
+    for item in payload.get("data", []) if isinstance(payload, dict) else []:
+        match = _APP_INFO.match(str(item.get("__name__", "")))
+        instance = item.get("instance")
+        if match and instance:
+            if mapping.get(match.group(1), instance) != instance:
+                return {}  # one broker id on two instances: do not guess
+            mapping[match.group(1)] = instance
+    return mapping if len(set(mapping.values())) == len(mapping) else {}
+
+
 def _fixed_matchers(template: str) -> list[str]:
-    import re
 
     return re.findall(r'[a-zA-Z_][a-zA-Z0-9_]*="[^"$]+"', template)
 

@@ -392,3 +392,16 @@ def test_stream_catalog_selects_each_log_file_on_the_real_loki(stack):
         files = {dict(e.labels)["filename"].rsplit("/", 1)[-1] for e in entries}
         assert files == set(catalog.files[family])
         assert {dict(e.labels)["broker"] for e in entries} == {"1"}
+
+
+def test_without_the_broker_label_instances_map_to_broker_ids(stack):
+    # As if the scrape config had no `broker` label: the app-info metric names give the mapping.
+    source = _source(stack, broker_label="instance")
+    layout = source.layout()
+    assert layout.labels.broker_label == "instance"
+    assert sorted(layout.labels.instance_map) == [str(b) for b in stack.broker_ids]
+    assert source.brokers() == [str(b) for b in stack.broker_ids]
+    now = datetime.now(UTC)
+    result = source.metrics(Window(now - timedelta(minutes=5), now), signals=["broker_up", "leader_count"])
+    assert result.reports[0].status == "ok"
+    assert sorted(result.frame["broker"].unique()) == [str(b) for b in stack.broker_ids]

@@ -243,3 +243,76 @@ def test_profile_override_skips_detection_and_unknown_profile_fails_early():
         assert "/api/v1/label/__name__/values" not in server.paths()
     with pytest.raises(KeyError, match="unknown metric-naming profile 'nope'"):
         LiveSource("http://127.0.0.1:9", profile="nope")
+
+
+def test_without_a_broker_label_instances_are_mapped_to_broker_ids():
+    instances = {"1": "10.0.0.1:7071", "2": "10.0.0.2:7071", "3": "10.0.0.3:7071"}
+    app_info = [f"kafka_server_app_info_client_id_{b}_start_time_ms" for b in instances]
+
+    def by_instance(method, path, params):
+        if path == "/api/v1/label/__name__/values":
+            return 200, {"status": "success", "data": _jmx_names() + app_info}, {}
+        if path == "/api/v1/series" and any("app_info" in m for m in params["match[]"]):
+            assert sorted(params["match[]"]) == sorted(app_info)  # one request for all of them
+            return (
+                200,
+                {
+                    "status": "success",
+                    "data": [
+                        {
+                            "__name__": f"kafka_server_app_info_client_id_{b}_start_time_ms",
+                            "instance": i,
+                            "job": "kafka",
+                        }
+                        for b, i in instances.items()
+                    ],
+                },
+                {},
+            )
+        if path == "/api/v1/series":
+            return (
+                200,
+                {
+                    "status": "success",
+                    "data": [
+                        {
+                            "__name__": "kafka_server_replicamanager_underreplicatedpartitions",
+                            "instance": i,
+                            "job": "kafka",
+                        }
+                        for i in instances.values()
+                    ],
+                },
+                {},
+            )
+        if path == "/api/v1/query_range":
+            start = float(params["start"][0])
+            return (
+                200,
+                _matrix([{"metric": {"instance": i}, "values": [[start, "1"]]} for i in instances.values()]),
+                {},
+            )
+        return healthy(method, path, params)
+
+    with ScriptedServer(by_instance) as server:
+        source = LiveSource(server.url)
+        assert source.brokers() == ["1", "2", "3"]
+        assert source.layout().labels.broker_label == "instance"
+        result = source.metrics(WINDOW, signals=["under_replicated_partitions"])
+        query = [r for r in server.requests if r[1] == "/api/v1/query_range"][-1][2]["query"][0]
+        assert 'instance=~"10\\\\.0\\\\.0\\\\.1:7071|' in query  # the brokers' instances, not every target
+        assert sorted(result.frame["broker"]) == ["1", "2", "3"]
+        subset = (
+            load_library()
+            .signal("broker_up")
+            .render(load_library().profile("jmx_kafka"), source.layout().labels, None, ["2"])
+        )
+        assert 'instance="10.0.0.2:7071"' in subset
+
+
+def test_instance_map_can_be_given_and_bad_entries_are_refused():
+    from app.sources.live import parse_instance_map
+
+    assert parse_instance_map("1=a:1, 2=b:2") == {"1": "a:1", "2": "b:2"}
+    with pytest.raises(ValueError, match="BROKER=INSTANCE"):
+        parse_instance_map("1:a")
