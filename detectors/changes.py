@@ -26,12 +26,14 @@ import numpy as np
 import pandas as pd
 import ruptures as rpt
 
-from detectors.prepare import KINDS, block_means, change_scale, prepare
+from detectors.prepare import KINDS, block_means, change_scale, noise_sigma, prepare
 from detectors.records import ChangePoint, DetectorInputError
 from detectors.seasonal import deseasonalise
 
 PENALTY = 3.0
 MIN_SIZE = 3
+# A level that should sit at a baseline (URP, offline partitions) is news even for two scrapes.
+MIN_SIZE_BY_KIND = {"level": 2}
 MAX_POINTS = 1000
 MIN_RELATIVE = 0.1
 # Latencies and rates move by factors in incidents and wander by tens of percent when healthy
@@ -46,7 +48,7 @@ def change_points(
     *,
     kind: str = "gauge",
     penalty: float = PENALTY,
-    min_size: int = MIN_SIZE,
+    min_size: int | None = None,
     max_points: int = MAX_POINTS,
     period: float | None = None,
     seasonal: bool = True,
@@ -60,7 +62,7 @@ def change_points(
         handled), "lag" (consumer lag; its slope is analysed), "count" (event counts per
         interval), "state" (a discrete value: every change of value, score 1).
     penalty: multiplier of sigma^2 * log(n); larger means fewer, surer change points.
-    min_size: fewest points in a regime.
+    min_size: fewest points in a regime (default 3; 2 for kind "level").
     max_points: longer series are block-averaged to this many points for the search.
     period: seasonal period in seconds (default: daily, plus weekly over two weeks);
         only used with a DatetimeIndex spanning two periods; `seasonal=False` disables it.
@@ -74,6 +76,8 @@ def change_points(
     accepted and give [] when nothing can be said. A non-Series input or non-numeric
     values raise DetectorInputError (a ValueError) saying what to pass instead.
     """
+    if min_size is None:
+        min_size = MIN_SIZE_BY_KIND.get(kind, MIN_SIZE)
     _check_keywords(kind, penalty, min_size, max_points)
     prepared = prepare(series, kind="counter" if kind == "counter" else "gauge")
     if kind == "state":
@@ -103,9 +107,10 @@ def change_points(
     breaks, gains, pen = _search(signal, penalty, min_size, max_points, min_jump)
     out = []
     edges = [0, *breaks, len(values)]
-    for i, at in enumerate(breaks):
-        before = _mean(values[edges[i] : at])
-        after = _mean(values[at : edges[i + 2]])
+    for i, split in enumerate(breaks):
+        before = _mean(values[edges[i] : split])
+        after = _mean(values[split : edges[i + 2]])
+        at = _onset(signal, edges[i], split, edges[i + 2])
         jump = after - before
         if jump == 0:
             continue
@@ -114,11 +119,11 @@ def change_points(
         relative = abs(jump) / level if level > 0 else 1.0
         if min_relative > 0 and relative < min_relative:
             confidence *= relative / min_relative
-        confidence *= _step_not_drift(signal[edges[i] : at], signal[at : edges[i + 2]])
-        confidence *= _steady(signal[edges[i] : at])
+        confidence *= _step_not_drift(signal[edges[i] : split], signal[split : edges[i + 2]])
+        confidence *= _steady(signal[edges[i] : split])
         if i == 0:
             # The window cut the first regime short: with little "before" there is no baseline.
-            confidence *= min(1.0, at / max(min_size, BASELINE_SHARE * len(values)))
+            confidence *= min(1.0, split / max(min_size, BASELINE_SHARE * len(values)))
         out.append(
             ChangePoint(
                 at=labels[at],
@@ -132,6 +137,29 @@ def change_points(
             )
         )
     return out
+
+
+def _onset(signal: np.ndarray, start: int, split: int, stop: int) -> int:
+    """Move a break back to where the departure from the old level began.
+
+    The least-squares split of a smoothed step (Prometheus rate() over a range, a JMX
+    reservoir) sits mid-way up the ramp; "when did it change" is where the ramp starts:
+    walk back while the points are already well on the way to the new level.
+    """
+    left = signal[start:split]
+    if len(left) < 4:
+        return split
+    level = float(np.median(left))
+    jump = float(np.median(signal[split:stop])) - level
+    noise = noise_sigma(left)
+    threshold = max(3.0 * noise, 0.25 * abs(jump))
+    if jump == 0 or not np.isfinite(threshold):
+        return split
+    direction = 1.0 if jump > 0 else -1.0
+    at = split
+    while at - 1 > start + 1 and direction * (signal[at - 1] - level) > threshold:
+        at -= 1
+    return at
 
 
 def _step_not_drift(left: np.ndarray, right: np.ndarray) -> float:
