@@ -252,3 +252,12 @@ def test_latency_wandering_by_ten_percent_is_not_reported_but_a_doubling_is():
     assert reported(pd.Series(wander), kind="latency") == []
     doubling = np.r_[np.full(50, 60.0), np.full(50, 130.0)] + rng.normal(0, 3, 100)
     assert [cp.at for cp in reported(pd.Series(doubling), kind="latency")] == [50]
+
+
+def test_a_smoothed_step_is_dated_at_its_onset_not_mid_ramp():
+    # rate() over a 1-minute range at 5 s steps turns a drop at 100 into a 12-point ramp.
+    rng = np.random.default_rng(17)
+    raw = np.r_[np.full(112, 50.0), np.full(108, 5.0)] + rng.normal(0, 1, 220)
+    smooth = pd.Series(raw).rolling(12).mean().dropna().reset_index(drop=True)  # first point with the drop: 101
+    (cp,) = reported(smooth, kind="rate")
+    assert 99 <= cp.at <= 102 and cp.direction == "down"
