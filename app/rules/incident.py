@@ -138,6 +138,20 @@ def _series_for(metrics: pd.DataFrame, evidence: Evidence) -> tuple[pd.Series, d
     return best[1], {str(k): str(v) for k, v in (parsed or {}).items()}
 
 
+def supporting_evidence(incident: Incident, share: float = 0.5) -> list[Evidence]:
+    """Evidence behind the leading hypotheses (confidence >= `share` of the top one), else all of it.
+
+    A rule per side effect (throughput moving because a broker left) would page for the wrong
+    thing; the evidence the diagnosis ranked first is what should have paged.
+    """
+    if not incident.hypotheses:
+        return list(incident.evidence)
+    top = max(h.confidence for h in incident.hypotheses)
+    wanted = {eid for h in incident.hypotheses if h.confidence >= share * top for eid in h.evidence}
+    picked = [e for e in incident.evidence if e.id in wanted]
+    return picked if any(e.kind == "metric" for e in picked) else list(incident.evidence)
+
+
 def rules_for_incident(
     incident: Incident,
     metrics: pd.DataFrame,
@@ -154,7 +168,7 @@ def rules_for_incident(
     library = library or load_library()
     skipped: list[str] = []
     chosen: dict[str, IncidentAlert] = {}
-    for ev in incident.evidence:
+    for ev in supporting_evidence(incident):
         if ev.kind != "metric":
             continue
         try:
@@ -184,7 +198,7 @@ def rules_for_incident(
         start = pd.Timestamp(min(series.index.min(), pd.Timestamp(incident.window.start)))
         values = minute_samples(series, start, max(series.index.max(), incident.window.end))
         run = _longest_run(values, threshold, direction)
-        for_minutes = min(MAX_FOR_MINUTES, run // 2)
+        for_minutes = min(MAX_FOR_MINUTES, max(1, run // 2)) if run >= 2 else 0
         fires = first_firing(values, threshold, direction, for_minutes)
         if fires is None or fires < 1:
             skipped.append(f"{ev.id} {ev.signal}: at 1-minute resolution it never stays past {threshold:g}")

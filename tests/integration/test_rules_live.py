@@ -27,7 +27,8 @@ RULES = generate.REPO / generate.RULES_FILE
 # Series that only exist once the event happened (nothing to record on a healthy cluster).
 EVENT_ONLY: set[str] = set()
 QUIET_MIN_S = 120  # observe the healthy cluster at least this long before the fault
-_QUIET_SINCE: list[float] = []  # when the rules were loaded on the healthy cluster
+_QUIET_SINCE: list[float] = []
+_KILLED_AT: list[float] = []  # when the rules were loaded on the healthy cluster
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +172,7 @@ def test_broker_down_alerts_go_pending_then_firing(prom, stack):
         }
 
     killed = time.monotonic()
+    _KILLED_AT.append(time.time())
     stack.stop_node(VICTIM, signal.SIGKILL)
     try:
         steps = [
@@ -197,3 +199,21 @@ def test_broker_down_alerts_go_pending_then_firing(prom, stack):
         lambda: not state("KafkaBrokerMissing", lambda b: b == victim) or None,
         60,
     )
+
+
+def test_rules_fitted_to_the_live_incident_pass_promtool_on_its_series(prom, stack):
+    """`rules for-incident` on the broker_down window just recorded, through the live sources."""
+    from app import service
+    from app.sources.live import LiveSource
+
+    assert _KILLED_AT, "runs after the broker_down test"
+    start = int(_KILLED_AT[0] - 180)
+    source = LiveSource(prom, cluster=stack.cluster)
+    diagnosis = service.diagnose_window(source, str(start), "now", None)
+    result = service.incident_rules(diagnosis)
+    assert result["promtool"] == {"ok": True, "message": "check and unit test passed"}, result["promtool"]
+    names = {a["alert"] for a in result["alerts"]}
+    assert names & {"KafkaIncidentBrokerUp", "KafkaIncidentUnderReplicatedPartitions"}, names
+    for alert in result["alerts"]:
+        low, high = sorted([alert["normal"], alert["observed"]])
+        assert low < alert["threshold"] < high

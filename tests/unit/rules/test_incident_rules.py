@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app import service
 from app.pipeline import diagnose
 from app.rules import promtool
-from app.rules.incident import NoRules, first_firing, minute_samples, rules_for_incident, verify
+from app.rules.incident import (
+    NoRules,
+    first_firing,
+    minute_samples,
+    rules_for_incident,
+    supporting_evidence,
+    verify,
+)
 from app.sources.bundle_source import BundleSource
 from tests.synthetic_bundle import make_bundle
 
@@ -88,3 +96,28 @@ def test_minute_samples_carry_values_forward():
         2.0,
         3.0,
     ]
+
+
+def test_only_the_evidence_of_the_leading_hypotheses_becomes_rules(diagnosis):
+    from app.model import Hypothesis
+
+    incident = diagnosis.incident
+    urp = [e.id for e in incident.evidence if e.signal == "under_replicated_partitions"]
+    other = [e.id for e in incident.evidence if e.signal == "broker_up"]
+    ranked = dataclasses.replace(
+        incident,
+        hypotheses=[Hypothesis("broker_down", 0.9, evidence=urp), Hypothesis("noise", 0.1, evidence=other)],
+    )
+    assert {e.id for e in supporting_evidence(ranked)} == set(urp)
+    rules = rules_for_incident(ranked, diagnosis.metrics)
+    assert {a.signal for a in rules.alerts} == {"under_replicated_partitions"}
+
+
+def test_service_returns_yaml_test_and_promtool_verdict(diagnosis):
+    result = service.incident_rules(diagnosis)
+    assert result["promtool"]["ok"] is True
+    assert "KafkaIncidentUnderReplicatedPartitions" in result["yaml"]
+    assert "alert_rule_test" in result["test_yaml"]
+    quiet = dataclasses.replace(diagnosis, incident=dataclasses.replace(diagnosis.incident, evidence=[]))
+    with pytest.raises(service.BadRequest, match="no rule could be built"):
+        service.incident_rules(quiet)
