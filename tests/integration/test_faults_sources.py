@@ -100,7 +100,8 @@ def test_prometheus_stopped_mid_diagnosis(stack, tmp_path):
     assert metrics["status"] == "error"
     assert f"prometheus at {proxy.url}" in metrics["message"]
     assert "so no data for" in metrics["message"]  # says which signals are missing
-    assert "warning: metrics: prometheus at" in out.stderr
+    assert any(line.startswith("warning: metrics:") and f"prometheus at {proxy.url}" in line
+                                    for line in out.stderr.splitlines())
     assert reports(incident)["logs"]["status"] in ("ok", "partial")  # Loki was fine: logs are there
     assert incident["brokers"] == ["1", "2", "3"]
     assert elapsed < 60
@@ -218,7 +219,7 @@ def test_dead_bootstrap_node_before_live_ones(stack):
     finally:
         source.admin.close()
     assert sorted(b.id for b in view.brokers) == ["1", "2", "3"]
-    assert view.partitions
+    assert view.cluster_id and view.controller in {"1", "2", "3"}
     assert time.monotonic() - t0 < 30
 
 
