@@ -9,6 +9,7 @@ the only case that cannot be paged; then the boundary is stepped over and the re
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ import pandas as pd
 from app.bundle import LOG_COLUMNS, empty_logs
 from app.logql import LogLabels, query, selector
 from app.model import SourceReport, Window, utc
-from app.sources.base import LogsResult
+from app.sources.base import LogsResult, QueryRejected
 from app.sources.http import DEFAULT_TIMEOUT, MalformedAnswer, get_json, make_session
 
 SOURCE = "loki"
@@ -132,7 +133,14 @@ class LokiClient:
         note = ""
         while start < end and len(out) < max_lines:
             limit = self.page_limit
-            page = self.query_page(logql, start, end, limit)
+            try:
+                page = self.query_page(logql, start, end, limit)
+            except QueryRejected as exc:
+                smaller = _server_entry_limit(str(exc))
+                if smaller is None or smaller >= limit:
+                    raise
+                self.page_limit = smaller  # the server allows fewer lines per query: page smaller
+                continue
             fresh = [e for e in page if e not in boundary]
             out.extend(fresh)
             if len(page) < limit:
@@ -149,6 +157,15 @@ class LokiClient:
                 note + "; " if note else ""
             ) + f"stopped at the cap of {max_lines} lines; narrow the window or brokers"
         return out[:max_lines], truncated, note
+
+
+_ENTRY_LIMIT = re.compile(r"max_entries_limit_per_query \((\d+) > (\d+)\)")
+
+
+def _server_entry_limit(message: str) -> int | None:
+    """The server's max_entries_limit_per_query, from its 400 message (None if not that error)."""
+    match = _ENTRY_LIMIT.search(message)
+    return int(match.group(2)) if match and int(match.group(2)) > 0 else None
 
 
 def entries_frame(entries: Iterable[Entry], labels: LogLabels) -> pd.DataFrame:

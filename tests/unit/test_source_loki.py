@@ -86,10 +86,23 @@ def test_a_page_full_of_one_nanosecond_is_stepped_over_and_reported():
     assert result.reports[0].status == "partial" and "share timestamp" in result.reports[0].message
 
 
-def test_page_limit_above_the_server_limit_shows_lokis_message():
-    with ScriptedServer(loki(make_entries(10), max_limit=1000)) as server:
-        with pytest.raises(QueryRejected, match=r"max_entries_limit_per_query \(5000 > 1000\)") as info:
-            LokiClient(server.url, timeout=5).query_range('{broker=~".+"}', WINDOW)
+def test_a_server_with_a_lower_entry_limit_is_paged_at_its_limit():
+    entries = make_entries(2_500)
+    with ScriptedServer(loki(entries, max_limit=1000)) as server:
+        client = LokiClient(server.url, timeout=5)
+        lines, truncated, _ = client.query_range('{broker=~".+"}', WINDOW)
+    assert len(lines) == 2_500 and not truncated
+    assert client.page_limit == 1000
+    assert [int(p["limit"][0]) for _, _, p in server.requests][:2] == [5000, 1000]
+
+
+def test_a_rejected_logql_shows_lokis_message_and_the_query():
+    def bad(method, path, params):
+        return 400, b"parse error at line 1, col 2: syntax error", {"Content-Type": "text/plain"}
+
+    with ScriptedServer(bad) as server:
+        with pytest.raises(QueryRejected, match="syntax error") as info:
+            LokiClient(server.url, timeout=5).query_range('{broker=~".+"} |~ "("', WINDOW)
     assert '{broker=~".+"}' in str(info.value)
 
 
