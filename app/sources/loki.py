@@ -159,7 +159,8 @@ class LokiClient:
         return out[:max_lines], truncated, note
 
 
-_ENTRY_LIMIT = re.compile(r"max_entries_limit_per_query \((\d+) > (\d+)\)")
+# Loki 1.x says "max_entries_limit (N > M)", 2.x and later "max_entries_limit_per_query (N > M)".
+_ENTRY_LIMIT = re.compile(r"max_entries_limit(?:_per_query)? \((\d+) > (\d+)\)")
 
 
 def _server_entry_limit(message: str) -> int | None:
