@@ -48,6 +48,9 @@ def logger_key(logger: str) -> str:
 
 def classify_line(tax: Taxonomy, raw: str | bytes) -> tuple[LogEvent, str]:
     """The event for one physical line, and its layout kind (see `_envelope`)."""
+    if _RESULTS_OWNER[0] != id(tax):
+        _RESULTS.clear()
+        _RESULTS_OWNER[0] = id(tax)
     line = env.clean(raw)
     e = env.parse(line)
     values = _BLANK.copy()
@@ -60,27 +63,54 @@ def classify_line(tax: Taxonomy, raw: str | bytes) -> tuple[LogEvent, str]:
         return make_event(values), e.kind
 
     message = e.message
+    key = (e.kind, e.logger, e.level, message)
+    hit = _RESULTS.get(key) if len(message) <= _CACHE_MAX_MESSAGE else None
+    if hit is None:
+        hit = _classify_message(tax, e.kind, e.logger, e.level, message)
+        if len(message) <= _CACHE_MAX_MESSAGE:
+            if len(_RESULTS) >= _CACHE_SIZE:
+                _RESULTS.clear()
+            _RESULTS[key] = hit
+    values["event_class"] = hit[0]
+    if hit[1]:
+        for k, v in hit[1].items():
+            values[k] = v.copy() if type(v) is list else v  # events never share a mutable list
+    return make_event(values), e.kind
+
+
+# Real logs repeat whole messages (config dumps at every start, heartbeats, connection warnings,
+# client retries): the class and entities of a (layout kind, logger, level, message) are kept.
+# Bounded; per taxonomy object so an edited taxonomy never sees stale results.
+_CACHE_SIZE = 20_000
+_CACHE_MAX_MESSAGE = 2_000
+_RESULTS: dict[tuple, tuple[str, dict[str, Any] | None]] = {}
+_RESULTS_OWNER: list[int] = [0]
+
+
+def _classify_message(
+    tax: Taxonomy, kind: str, logger: str | None, level: str | None, message: str
+) -> tuple[str, dict[str, Any] | None]:
     ident, name, body = ent.split_ident(message)
-    if e.kind == env.PLAIN:
+    if kind == env.PLAIN:
         allowed, always = tax.plain
         body = message  # continuation patterns look at leading whitespace
-    elif e.logger is not None:
-        table = tax.by_logger.get(logger_key(e.logger))
+    elif logger is not None:
+        table = tax.by_logger.get(logger_key(logger))
         allowed, always = table if table is not None else tax.header_any
     else:
         allowed, always = tax.header_any
 
-    matched_cls, groups = _first_match(tax, body, allowed, always, e.level, name)
-    if e.kind == env.PLAIN and matched_cls is None and body.strip():
+    matched_cls, groups = _first_match(tax, body, allowed, always, level, name)
+    if kind == env.PLAIN and matched_cls is None and body.strip():
         stripped = body.lstrip()
         if len(stripped) != len(body):
-            matched_cls, groups = _first_match(tax, stripped, allowed, always, e.level, name)
-    values["event_class"] = matched_cls or UNKNOWN
+            matched_cls, groups = _first_match(tax, stripped, allowed, always, level, name)
+    entities: dict[str, Any] = {}
     if ident:
-        values.update(ent.ident_entities(ident))
+        entities.update(ent.ident_entities(ident))
     if groups:
-        values.update(ent.from_match(groups))
-    return make_event(values), e.kind
+        entities.update(ent.from_match(groups))
+    return matched_cls or UNKNOWN, entities or None
 
 
 def _first_match(
@@ -118,6 +148,8 @@ def _first_match(
 
 
 def _gc_class(tax: Taxonomy, message: str) -> str:
+    if "Pause" not in message and not message.startswith(("[GC", "[Full GC", "Total time")):
+        return "gc_info"  # heap, phase and start-up detail lines: most of a GC log
     for rx in tax.gc_pause:
         m = rx.search(message)
         if m is None:

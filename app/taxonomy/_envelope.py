@@ -78,6 +78,14 @@ class Envelope(NamedTuple):
     logger: str | None
 
 
+_tuple_new = tuple.__new__
+
+
+def _env(kind: str, ts: datetime | None, level: str | None, message: str, logger: str | None) -> Envelope:
+    # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs once per log line.
+    return _tuple_new(Envelope, (kind, ts, level, message, logger))
+
+
 def clean(line: str | bytes) -> str:
     """Text safe to match and to store: str, no line break, no control characters or ANSI codes."""
     if isinstance(line, bytes | bytearray):
@@ -104,9 +112,9 @@ def parse(line: str) -> Envelope:
         m = _KAFKA.match(text)
         if m and m.group(2) in _LEVELS:
             return _with_logger(_kafka_ts(m.group(1)), m.group(2), text[m.end():])
-        return _gc_unified(text) or Envelope(PLAIN, None, None, text, None)
+        return _gc_unified(text) or _env(PLAIN, None, None, text, None)
     if "0" <= first <= "9":
-        return _dated(text) or Envelope(PLAIN, None, None, text, None)
+        return _dated(text) or _env(PLAIN, None, None, text, None)
     if first == "{":
         env = _json(text)
         if env is not None:
@@ -118,39 +126,52 @@ def parse(line: str) -> Envelope:
                 ts = datetime.strptime(m.group(1), "%b %d, %Y %I:%M:%S %p").replace(tzinfo=UTC)
             except ValueError:
                 ts = None
-            return Envelope(LOG4J, ts, None, "", m.group(2))
+            return _env(LOG4J, ts, None, "", m.group(2))
         m = _JUL_LEVEL.match(text)
         if m:
-            return Envelope(PLAIN, None, _LEVELS[m.group(1)], text[m.end():], None)
+            return _env(PLAIN, None, _LEVELS[m.group(1)], text[m.end():], None)
     elif first == " " or first == "\t":
         m = _TRAILER.fullmatch(text)
         if m:
-            return Envelope(TRAILER, None, None, "", m.group(1))
+            return _env(TRAILER, None, None, "", m.group(1))
     if "| " in text[:200]:
         m = _COMPOSE.match(text)
         if m:
             inner = parse(text[m.end():])
             if inner.kind != PLAIN:
                 return inner
-            return Envelope(PLAIN, None, None, text[m.end():], None)
-    return Envelope(PLAIN, None, None, text, None)
+            return _env(PLAIN, None, None, text[m.end():], None)
+    return _env(PLAIN, None, None, text, None)
+
+
+_KNOWN_LOGGERS: set[str] = set()
 
 
 def _with_logger(ts: datetime | None, level: str, rest: str) -> Envelope:
     logger = None
     end = len(rest)
-    while end and rest[end - 1] == " ":
-        end -= 1
+    if end and rest[end - 1] == " ":
+        end = len(rest.rstrip(" "))
     if end and rest[end - 1] == ")":
         start = rest.rfind(" (", 0, end)
-        if start >= 0 and _LOGGER.fullmatch(rest, start + 2, end - 1):
-            logger = rest[start + 2 : end - 1]
-            rest = rest[:start]
+        if start >= 0:
+            cand = rest[start + 2 : end - 1]
+            if cand in _KNOWN_LOGGERS or _valid_logger(cand):
+                logger = cand
+                rest = rest[:start]
         elif rest.startswith("("):  # empty message: `[ts] INFO (logger)`
             if _LOGGER.fullmatch(rest, 1, end - 1):
                 logger = rest[1 : end - 1]
                 rest = ""
-    return Envelope(LOG4J, ts, _LEVELS.get(level, level), rest, logger)
+    return _env(LOG4J, ts, _LEVELS.get(level, level), rest, logger)
+
+
+def _valid_logger(cand: str) -> bool:
+    if not _LOGGER.fullmatch(cand):
+        return False
+    if len(_KNOWN_LOGGERS) < 5_000:
+        _KNOWN_LOGGERS.add(cand)
+    return True
 
 
 def _dated(text: str) -> Envelope | None:
@@ -178,10 +199,10 @@ def _dated(text: str) -> Envelope | None:
                 ts_s, logger, level = m.group(1), m.group(2), m.group(3)
             if level not in _LEVELS:
                 continue
-            return Envelope(LOG4J, _iso_ts(ts_s), _LEVELS[level], text[m.end():], logger)
+            return _env(LOG4J, _iso_ts(ts_s), _LEVELS[level], text[m.end():], logger)
     m = _GC_JDK8.match(text)
     if m:
-        return Envelope(GC, _iso_ts(m.group(1)) if m.group(1) else None, None, text[m.end():], None)
+        return _env(GC, _iso_ts(m.group(1)) if m.group(1) else None, None, text[m.end():], None)
     return None
 
 
@@ -190,24 +211,45 @@ def _gc_unified(text: str) -> Envelope | None:
     if not m:
         m8 = _GC_JDK8.match(text)
         if m8 is not None and text.startswith(("[GC", "[Full GC")):
-            return Envelope(GC, None, None, text, None)
+            return _env(GC, None, None, text, None)
         return None
     decorators = m.group(1)[1:-1].split("][")
     ts = level = None
     tagged = False
     for deco in decorators:
-        d = deco.strip()
-        if _GC_TAGS.fullmatch(d):
+        kind = _DECORATOR_KIND.get(deco)
+        if kind is None:
+            kind = _decorator_kind(deco)
+        if kind == "tags":
             tagged = True
-        elif d in _LEVELS:
-            level = _LEVELS[d]
-        elif len(d) >= 19 and d[4] == "-" and d[10] == "T":
-            ts = _iso_ts(d)
+        elif kind == "time":
+            ts = _iso_ts(deco.strip())
+        elif kind != "other":
+            level = kind
     if not tagged:
         if text.startswith(("[GC", "[Full GC")):
-            return Envelope(GC, None, None, text, None)
+            return _env(GC, None, None, text, None)
         return None
-    return Envelope(GC, ts, level, text[m.end():], None)
+    return _env(GC, ts, level, text[m.end():], None)
+
+
+_DECORATOR_KIND: dict[str, str] = {}
+
+
+def _decorator_kind(deco: str) -> str:
+    """'tags', 'time', a level (TRACE..ERROR) or 'other'; cached except for times (they vary)."""
+    d = deco.strip()
+    if len(d) >= 19 and d[4] == "-" and d[10] == "T":
+        return "time"
+    if _GC_TAGS.fullmatch(d):
+        kind = "tags"
+    elif d in _LEVELS:
+        kind = _LEVELS[d]
+    else:
+        kind = "other"
+    if len(_DECORATOR_KIND) < 10_000:
+        _DECORATOR_KIND[deco] = kind
+    return kind
 
 
 def _json(text: str) -> Envelope | None:
@@ -234,7 +276,7 @@ def _json(text: str) -> Envelope | None:
     trace = obj.get("stack_trace")
     if isinstance(trace, str) and trace:
         message = f"{message}: {clean(trace.splitlines()[0])}"
-    return Envelope(
+    return _env(
         LOG4J if level else PLAIN,
         _iso_ts(ts_raw) if isinstance(ts_raw, str) else None,
         _LEVELS.get(str(level).upper(), None) if level else None,
@@ -244,6 +286,9 @@ def _json(text: str) -> Envelope | None:
 
 
 _TS_CACHE: dict[str, datetime | None] = {}
+
+
+_MILLIS = {f"{ms:03d}": timedelta(milliseconds=ms) for ms in range(1000)}
 
 
 def _kafka_ts(raw: str) -> datetime | None:
@@ -260,7 +305,7 @@ def _kafka_ts(raw: str) -> datetime | None:
         _TS_CACHE[raw[:19]] = base
     if base is None:
         return None
-    return base + timedelta(milliseconds=int(raw[20:23]))
+    return base + _MILLIS[raw[20:23]]
 
 
 def _iso_ts(raw: str) -> datetime | None:
@@ -273,9 +318,8 @@ def _iso_ts(raw: str) -> datetime | None:
             if len(_TS_CACHE) > 50_000:
                 _TS_CACHE.clear()
             _TS_CACHE[key] = base
-        if base is None or not raw[20:23].isdigit():
-            return base
-        return base + timedelta(milliseconds=int(raw[20:23]))
+        millis = _MILLIS.get(raw[20:23])
+        return base if base is None or millis is None else base + millis
     return _iso_ts_slow(raw)
 
 
