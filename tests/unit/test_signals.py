@@ -125,3 +125,16 @@ def test_bad_yaml_is_rejected_with_a_message_naming_the_problem(tmp_path, body, 
     (tmp_path / "s.yaml").write_text(textwrap.dedent(body))
     with pytest.raises(LibraryError, match=message.replace("$", r"\$")):
         load_library(tmp_path)
+
+
+def test_every_kind_is_one_the_detectors_accept():
+    import detectors
+
+    assert set(load_library().kinds().values()) <= set(detectors.KINDS)
+
+
+def test_the_library_readme_lists_every_signal():
+    from app.signals import LIBRARY_DIR
+
+    text = (LIBRARY_DIR / "README.md").read_text()
+    assert [s for s in load_library().ids() if f"`{s}`" not in text] == []
