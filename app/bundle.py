@@ -89,6 +89,8 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        if not isinstance(data, dict):
+            raise BundleError(f"manifest is a JSON {type(data).__name__}, not an object; it is not a bundle manifest")
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise BundleError(
@@ -99,6 +101,15 @@ class Manifest:
         def ts(value: str) -> datetime:
             return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
+        try:
+            return cls._parse(data, ts)
+        except KeyError as exc:
+            raise BundleError(f"manifest has no {exc.args[0]!r} field; the bundle is damaged, re-record it") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise BundleError(f"manifest has a malformed field ({exc}); the bundle is damaged, re-record it") from None
+
+    @classmethod
+    def _parse(cls, data: dict[str, Any], ts) -> Manifest:
         return cls(
             cluster=data["cluster"],
             brokers=[str(b) for b in data["brokers"]],
@@ -118,6 +129,7 @@ class Bundle:
     metrics: pd.DataFrame
     logs: pd.DataFrame
     ground_truth: GroundTruth | None = None
+    problems: dict[str, str] = field(default_factory=dict)  # "metrics"/"logs" -> why that part is missing
 
     @property
     def name(self) -> str:
@@ -159,27 +171,55 @@ def read_manifest(path: str | Path) -> Manifest:
         data = json.loads(manifest_file.read_text())
     except json.JSONDecodeError as exc:
         raise BundleError(f"{manifest_file}: manifest is not valid JSON ({exc})") from None
-    return Manifest.from_dict(data)
+    try:
+        return Manifest.from_dict(data)
+    except BundleError as exc:
+        raise BundleError(f"{manifest_file}: {exc}") from None
 
 
 def read_bundle(path: str | Path) -> Bundle:
     path = Path(path)
     manifest = read_manifest(path)
-    metrics = _read_parquet(path / "metrics.parquet", METRIC_COLUMNS, empty_metrics)
-    logs = _read_parquet(path / "logs.parquet", LOG_COLUMNS, empty_logs)
+    problems: dict[str, str] = {}
+    # A missing or damaged part costs that part only: the other one is still diagnosed.
+    metrics = _read_part(path / "metrics.parquet", METRIC_COLUMNS, empty_metrics, "metrics", problems)
+    logs = _read_part(path / "logs.parquet", LOG_COLUMNS, empty_logs, "logs", problems)
     truth_file = path / "ground_truth.json"
-    truth = GroundTruth.from_dict(json.loads(truth_file.read_text())) if truth_file.is_file() else None
-    return Bundle(path=path, manifest=manifest, metrics=metrics, logs=logs, ground_truth=truth)
+    truth = None
+    if truth_file.is_file():
+        try:
+            truth = GroundTruth.from_dict(json.loads(truth_file.read_text()))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BundleError(f"{truth_file}: not a valid ground truth file ({exc}); fix or delete it") from None
+    return Bundle(path=path, manifest=manifest, metrics=metrics, logs=logs, ground_truth=truth, problems=problems)
 
 
-def _read_parquet(file: Path, columns: list[str], empty) -> pd.DataFrame:
+def _read_part(file: Path, columns: list[str], empty, part: str, problems: dict[str, str]) -> pd.DataFrame:
     if not file.is_file():
+        problems[part] = f"{file.name} is missing from bundle {file.parent}; copy the whole bundle folder or re-record it"
         return empty()
-    frame = pd.read_parquet(file)
+    try:
+        return _read_parquet(file, columns)
+    except BundleError as exc:
+        problems[part] = str(exc)
+        return empty()
+
+
+def _read_parquet(file: Path, columns: list[str]) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(file)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise BundleError(
+            f"{file} is not a readable Parquet file ({str(exc)[:160]}); it is corrupted or truncated, "
+            "copy the bundle again or re-record it"
+        ) from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise BundleError(f"{file}: missing columns {missing}")
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    try:
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    except (TypeError, ValueError) as exc:
+        raise BundleError(f"{file}: column ts is not a time ({str(exc)[:160]})") from None
     return frame[columns]
 
 

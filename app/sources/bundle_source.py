@@ -32,6 +32,8 @@ class BundleSource:
         selected = frame[mask].reset_index(drop=True)
         status = "ok" if len(selected) else "no_data"
         message = "" if len(selected) else "the bundle has no samples in this window"
+        if "metrics" in self.bundle.problems:
+            status, message = "error", self.bundle.problems["metrics"]
         return MetricsResult(
             frame=selected,
             reports=[SourceReport("metrics", status, message)],
@@ -46,4 +48,6 @@ class BundleSource:
         selected = frame[mask].reset_index(drop=True)
         status = "ok" if len(selected) else "no_data"
         message = "" if len(selected) else "the bundle has no log lines in this window"
+        if "logs" in self.bundle.problems:
+            status, message = "error", self.bundle.problems["logs"]
         return LogsResult(frame=selected, reports=[SourceReport("logs", status, message)])
