@@ -88,16 +88,19 @@ def _env(kind: str, ts: datetime | None, level: str | None, message: str, logger
 
 def clean(line: str | bytes) -> str:
     """Text safe to match and to store: str, no line break, no control characters or ANSI codes."""
-    if isinstance(line, bytes | bytearray):
-        line = bytes(line).decode("utf-8", "replace")
-    elif not isinstance(line, str):
-        line = "" if line is None else str(line)
+    if type(line) is not str:
+        if isinstance(line, bytes | bytearray):
+            line = bytes(line).decode("utf-8", "replace")
+        else:
+            line = "" if line is None else str(line)
+    if line.isprintable():  # the common case: nothing to clean
+        return line
     if not line.isascii() and _SURROGATE.search(line):
         line = line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         line = _SURROGATE.sub("\ufffd", line)
     if line.endswith("\n"):
         line = line.rstrip("\r\n")
-    if not line.isprintable() and _CTRL.search(line):
+    if _CTRL.search(line):
         if "\x1b" in line:
             line = _ANSI.sub("", line)
         line = _CTRL.sub(" ", line)
