@@ -92,7 +92,7 @@ def render_text(found: dict) -> str:
     if "loki" in found:
         loki = found["loki"]
         lines += [
-            f"Loki {loki['url']}: OK",
+            f"Loki {loki['url']} (version {loki.get('version', 'unknown')}): OK",
             f"  labels         {', '.join(loki['labels']) or 'none (no logs in the last 7 days?)'}",
             f"  brokers        {', '.join(loki['brokers']) or 'none found'} (label {loki['broker_label']})",
         ]
@@ -103,7 +103,8 @@ def render_text(found: dict) -> str:
     elif "kafka" in found:
         kafka = found["kafka"]
         lines += [
-            f"Kafka {kafka['bootstrap']}: OK, cluster id {kafka['cluster_id']}",
+            f"Kafka {kafka['bootstrap']} (version {kafka.get('version') or 'unknown'}): OK, "
+            f"cluster id {kafka['cluster_id']}",
             f"  brokers        {', '.join(kafka['brokers'])}; controller {kafka['controller']}",
             f"  partitions     {kafka['partitions']} ({kafka['under_replicated']} under-replicated, "
             f"{kafka['offline']} offline)",

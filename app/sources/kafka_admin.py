@@ -214,6 +214,15 @@ class KafkaAdmin:
             rows.extend(group_lag(group, committed.get(group, {}), ends))
         return rows
 
+    def broker_version(self, broker_id: str) -> str | None:
+        """The broker's Kafka version as inferred from its API versions (e.g. "4.3"), if known."""
+        admin = self._admin()
+        try:
+            data = admin.get_broker_version_data(int(broker_id))
+        except Exception:  # an old client/broker pair without the call: no version, not an error
+            return None
+        return getattr(data, "broker_version_str", None) or None
+
     def close(self) -> None:
         if self._client is not None:
             try:

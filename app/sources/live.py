@@ -162,6 +162,7 @@ class LiveSource:
             )
             out["loki"] = {
                 "url": self.loki.url,
+                "version": self.loki.version() or "unknown (no buildinfo endpoint: Loki 1.x)",
                 "labels": labels,
                 "broker_label": log_labels.broker_label,
                 "brokers": values,
@@ -173,6 +174,7 @@ class LiveSource:
                     "bootstrap": self.admin.bootstrap,
                     "cluster_id": view.cluster_id,
                     "controller": view.controller,
+                    "version": self.admin.broker_version(view.brokers[0].id) if view.brokers else None,
                     "brokers": [b.id for b in view.brokers],
                     "partitions": len(view.partitions),
                     "under_replicated": len(view.under_replicated()),

@@ -19,7 +19,7 @@ import pandas as pd
 from app.bundle import LOG_COLUMNS, empty_logs
 from app.logql import LogLabels, query, selector
 from app.model import SourceReport, Window, utc
-from app.sources.base import LogsResult, QueryRejected
+from app.sources.base import LogsResult, QueryRejected, SourceError
 from app.sources.http import DEFAULT_TIMEOUT, MalformedAnswer, get_json, make_session
 
 SOURCE = "loki"
@@ -111,6 +111,17 @@ class LokiClient:
     ) -> list[str]:
         payload = self._get(f"/loki/api/v1/label/{label}/values", _range_params(start, end))
         return _string_list(payload, f"values of {label}")
+
+    def version(self) -> str | None:
+        """Loki's version from /loki/api/v1/status/buildinfo (2.x and later); None when absent."""
+        try:
+            payload = self._get("/loki/api/v1/status/buildinfo")
+        except SourceError:
+            return None  # Loki 1.x has no buildinfo endpoint
+        if not isinstance(payload, dict):
+            return None
+        data = payload.get("data") if isinstance(payload.get("data"), dict) else payload
+        return str(data.get("version") or "") or None
 
     def query_page(self, logql: str, start_ns: int, end_ns: int, limit: int) -> list[Entry]:
         params = {

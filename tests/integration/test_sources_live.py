@@ -301,6 +301,9 @@ def test_check_command_reports_what_it_found(stack):
     assert found["prometheus"]["version"].startswith("2.")
     assert "broker" in found["loki"]["labels"]
     assert found["kafka"]["brokers"] == [str(b) for b in stack.broker_ids]
+    from stack import config
+
+    assert config.KAFKA_VERSION.startswith(found["kafka"]["version"])  # "4.3" for 4.3.1
     bad = subprocess.run(
         [sys.executable, "-m", "app", "check", "--prometheus", "http://127.0.0.1:9", "--timeout", "2"],
         capture_output=True,
