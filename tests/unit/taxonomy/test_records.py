@@ -111,3 +111,16 @@ def test_unknown_lines_become_counted_templates() -> None:
     assert templates[0].severities == {"WARN": 40} and templates[0].loggers == {"Foo": 40}
     assert "Brand new failure family" in templates[0].template and "<NUM>" in templates[0].template
     assert templates[0].first is not None and templates[0].example.startswith(T)
+
+
+def test_real_fetcher_error_record_from_broker_down() -> None:
+    """4.3.1: WARN fetch error + `java.io.IOException: Connection to ... failed.` + frames = one fetcher event."""
+    lines = read_lines("kafka-4.3.1/broker_down-server-1.log")
+    out = records(lines)
+    fetch = [e for _, n, e in out if "Error in response for fetch request" in e.line and n > 2]
+    assert fetch
+    for event in fetch:
+        assert (event.event_class, event.broker, event.peer, event.severity) == ("replica_fetcher_error", "1", "2", "WARN")
+        assert "failed." in event.line.split("\n")[1]
+    assert sum(n for _, n, _ in out) == len(lines)
+    assert not [e for _, _, e in out if e.event_class in (taxonomy.UNKNOWN, "stack_trace")]
