@@ -31,7 +31,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker-label", help="label carrying the broker id (default: detected)")
     parser.add_argument(
         "--instance-map",
-        help="series without a broker label: BROKER=INSTANCE,... (default: $KIL_INSTANCE_MAP or detected)",
+        help="series without a broker label: BROKER=INSTANCE,... (default: $LENS_INSTANCE_MAP or detected)",
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per request (default 15)")
 

@@ -48,9 +48,9 @@ class LiveSource:
         bootstrap = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         self.admin = KafkaAdmin(bootstrap, timeout=timeout) if bootstrap else None
         self._cluster = cluster
-        self._profile = profile or os.environ.get("KIL_METRICS_PROFILE") or None
-        self._broker_label = broker_label or os.environ.get("KIL_BROKER_LABEL") or None
-        self._instance_map = parse_instance_map(instance_map or os.environ.get("KIL_INSTANCE_MAP") or {})
+        self._profile = profile or os.environ.get("LENS_METRICS_PROFILE") or None
+        self._broker_label = broker_label or os.environ.get("LENS_BROKER_LABEL") or None
+        self._instance_map = parse_instance_map(instance_map or os.environ.get("LENS_INSTANCE_MAP") or {})
         self._layout: Layout | None = None
         self._layout_failure: tuple[float, SourceError] | None = None
         self._log_labels: LogLabels | None = None

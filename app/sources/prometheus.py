@@ -125,7 +125,7 @@ class PrometheusClient:
             raise ValueError(f"Prometheus URL {url!r} must start with http:// or https://")
         self.url = url.rstrip("/")
         self.timeout = timeout
-        token = os.environ.get("PROMETHEUS_BEARER_TOKEN")
+        token = os.environ.get("LENS_PROMETHEUS_TOKEN")
         self.session = session or make_session(
             retries, headers={"Authorization": f"Bearer {token}"} if token else None
         )
