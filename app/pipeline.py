@@ -49,7 +49,7 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
         # The metrics server is down or slow: go on with the logs, and say what is missing.
         brokers, lookup_error = [], exc
     if lookup_error is None and broker not in (None, "all") and broker not in brokers:
-        raise UnknownBroker(f"broker {broker!r} is not in this cluster; known brokers: {', '.join(brokers) or 'none'}")
+        raise UnknownBroker(f"broker {_short(broker)} is not in this cluster; known brokers: {', '.join(brokers) or 'none'}")
     window = window or source.default_window()
     if window is None:
         raise ValueError("no window given and the source has no default; pass --from and --to")
@@ -94,7 +94,10 @@ def classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
     if logs.empty:
         return []
     frame = logs.reset_index(drop=True)
-    labels = frame["labels"].astype("string").fillna("") if "labels" in frame else pd.Series("", index=frame.index)
+    if "labels" in frame:
+        labels = frame["labels"].astype("string").fillna("")
+    else:
+        labels = pd.Series("", index=frame.index, dtype="string")
     brokers = frame["broker"].astype("string").fillna("")
     frame = frame.assign(_stream=brokers + "\x00" + labels, _row=range(len(frame)))
     frame = frame.sort_values(["_stream", "ts", "_row"], kind="stable")
@@ -171,3 +174,9 @@ def _timed(timings: dict[str, float], stage: str, work: Callable[[], T]) -> T:
     result = work()
     timings[stage] = time.perf_counter() - start
     return result
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """repr() of user input for messages, cut so a 1 MB argument cannot flood the terminal."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(str(value))} characters)"

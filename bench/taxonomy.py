@@ -4,8 +4,8 @@
     python bench/taxonomy.py --logs DIR ...       # lines from these folders (*.log, *.out, recursive)
     python bench/taxonomy.py --coverage DIR ...   # per-file share of classified / unknown lines only
 
-Throughput (best of 3 alternating rounds, the machine being shared): the same ~200k physical lines (real Kafka logs, repeated in order until the target
-count) go through
+Throughput (best of 3 alternating rounds of CPU time, the machine being shared): the same ~200k
+physical lines (real Kafka logs, repeated in order until the target count) go through
   - drain3 alone: `TemplateMiner().add_log_message(line)` with drain3's default configuration,
     the baseline (target: the classifier >= 10x its lines/s);
   - `classify_many` (one event per physical line, with record context);
@@ -36,7 +36,11 @@ from drain3.template_miner_config import TemplateMinerConfig  # noqa: E402
 from app import taxonomy  # noqa: E402
 
 TARGET_LINES = 200_000
-DEFAULT_DIRS = [ROOT / ".stack" / "run", ROOT / ".stack" / "faults", ROOT / "tests" / "fixtures" / "kafka_logs"]
+DEFAULT_DIRS = [
+    ROOT / ".stack" / "run",
+    ROOT / ".stack" / "faults",
+    ROOT / "tests" / "fixtures" / "kafka_logs",
+]
 
 
 def log_files(dirs: list[Path]) -> list[Path]:
@@ -128,14 +132,19 @@ def memory(lines: list[str]) -> tuple[float, float]:
 def hostile() -> list[tuple[str, float]]:
     head = "[2026-12-04 23:42:33,283] INFO "
     cases = {
-        "1 MB line": head + "[Partition t-0 broker=1] Shrinking ISR from 1,2 to 1 " + "x" * 1_000_000 + " (kafka.cluster.Partition)",
+        "1 MB line": head
+        + "[Partition t-0 broker=1] Shrinking ISR from 1,2 to 1 "
+        + "x" * 1_000_000
+        + " (kafka.cluster.Partition)",
         "1 MB of '(' ": head + "(" * 1_000_000,
         "40k x 'Shrinking ISR from 1,2 to '": head + "Shrinking ISR from 1,2 to " * 40_000,
         "40k x 'Error while '": head + "Error while " * 40_000,
         "40k x 'Preparing to rebalance group '": head + "Preparing to rebalance group " * 40_000,
         "100k x '1,'": head + "ISR updated to " + "1," * 100_000,
         "1 MB json-ish": '{"log": "' + "a" * 1_000_000,
-        "1 MB invalid UTF-8": (b"[2026-12-04 23:42:33,283] WARN " + b"\xff\xfe" * 500_000).decode("utf-8", "surrogateescape"),
+        "1 MB invalid UTF-8": (b"[2026-12-04 23:42:33,283] WARN " + b"\xff\xfe" * 500_000).decode(
+            "utf-8", "surrogateescape"
+        ),
     }
     out = []
     for name, line in cases.items():
@@ -159,17 +168,26 @@ def coverage(files: list[Path]) -> None:
         rec_unknown = sum(e.event_class == taxonomy.UNKNOWN for e in recs)
         unknown = counts.get(taxonomy.UNKNOWN, 0)
         name = str(f.relative_to(ROOT)) if f.is_relative_to(ROOT) else str(f)
-        print(f"{name[-58:]:58s} {len(lines):7d} {1 - unknown / len(lines):10.1%} {unknown / len(lines):8.1%}"
-              f"  {len(recs):7d}  {rec_unknown / max(len(recs), 1):10.1%}")
+        print(
+            f"{name[-58:]:58s} {len(lines):7d} {1 - unknown / len(lines):10.1%} {unknown / len(lines):8.1%}"
+            f"  {len(recs):7d}  {rec_unknown / max(len(recs), 1):10.1%}"
+        )
     n = sum(total.values())
-    print(f"\nall files: {n} lines, {total.get(taxonomy.UNKNOWN, 0) / max(n, 1):.2%} unknown (templated by drain3)")
+    print(
+        f"\nall files: {n} lines, "
+        f"{total.get(taxonomy.UNKNOWN, 0) / max(n, 1):.2%} unknown (templated by drain3)"
+    )
     print("per class:", ", ".join(f"{k}={v}" for k, v in total.most_common()))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--logs", nargs="*", type=Path, help="folders with log files")
-    parser.add_argument("--coverage", nargs="*", type=Path, help="only print per-file coverage of these folders")
+    parser.add_argument(
+        "--coverage", nargs="*", type=Path, help="only print per-file coverage of these folders"
+    )
     parser.add_argument("--lines", type=int, default=TARGET_LINES)
     args = parser.parse_args()
     if args.coverage is not None:
@@ -177,7 +195,10 @@ def main() -> None:
         return
     files = log_files(args.logs or DEFAULT_DIRS)
     lines, distinct = corpus(files, args.lines)
-    print(f"corpus: {len(lines)} lines ({distinct} distinct physical lines from {len(files)} files, repeated in order)")
+    print(
+        f"corpus: {len(lines)} lines ({distinct} distinct physical lines from {len(files)} files, "
+        "repeated in order)"
+    )
     taxonomy.classify_many(lines[:2000])  # warm caches and the compiled taxonomy
     rates = best_rates(
         {
@@ -194,7 +215,10 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:40s} {r:12,.0f} lines/s   {r / base:5.1f}x drain3")
     stream_mb, list_mb = memory(lines)
-    print(f"memory (tracemalloc peak): streaming records {stream_mb:.1f} MiB, all per-line events kept {list_mb:.1f} MiB")
+    print(
+        f"memory (tracemalloc peak): streaming records {stream_mb:.1f} MiB, "
+        f"all per-line events kept {list_mb:.1f} MiB"
+    )
     print("hostile lines (seconds per classify call):")
     for name, secs in hostile():
         print(f"  {name:40s} {secs:8.4f} s")

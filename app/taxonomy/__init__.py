@@ -126,6 +126,9 @@ def logql_for(event_class: str, *, broker: str | None = None, cluster: str | Non
 
     stream = selector(LogLabels(), cluster or None, [broker] if broker else None)
     if event_class in ("gc_pause", "long_gc_pause"):
-        return query(stream, [("|~", r"Pause |\[GC pause|\[Full GC|Total time for which application threads were stopped")])
+        return query(
+            stream,
+            [("|~", r"Pause |\[GC pause|\[Full GC|Total time for which application threads were stopped")],
+        )
     words = class_literals(event_class)
     return query(stream, [contains_any(words)]) if words else stream

@@ -54,7 +54,11 @@ def classify_line(tax: Taxonomy, raw: str | bytes) -> tuple[LogEvent, str]:
     line = env.clean(raw)
     e = env.parse(line)
     values = _BLANK.copy()
-    values["line"] = line if len(line) <= MAX_EVENT_LINE else line[:MAX_EVENT_LINE] + f"…[{len(line) - MAX_EVENT_LINE} more chars]"
+    values["line"] = (
+        line
+        if len(line) <= MAX_EVENT_LINE
+        else line[:MAX_EVENT_LINE] + f"…[{len(line) - MAX_EVENT_LINE} more chars]"
+    )
     values["ts"] = e.ts
     values["severity"] = e.level
     values["logger"] = e.logger
@@ -114,7 +118,12 @@ def _classify_message(
 
 
 def _first_match(
-    tax: Taxonomy, body: str, allowed: frozenset[int], always: tuple[int, ...], level: str | None, ident_name: str
+    tax: Taxonomy,
+    body: str,
+    allowed: frozenset[int],
+    always: tuple[int, ...],
+    level: str | None,
+    ident_name: str,
 ) -> tuple[str | None, dict[str, str | None] | None]:
     candidates: set[int] | None = None
     if body:

@@ -19,8 +19,16 @@ COORDINATOR_BASE = 2147483647  # clients print coordinator node ids as Integer.M
 # ident name -> key whose value is the emitting broker
 _BROKER_KEYS = ("broker", "brokerId", "nodeId", "id", "replicaId", "node")
 _PARTITION_IDENTS = ("Partition",)  # `[Partition t-0 broker=1]`: the positional tp is the subject
-_LOG_IDENTS = ("Log", "UnifiedLog", "LocalLog", "LogLoader", "LogSegment", "ProducerStateManager",
-               "LeaderEpochCache", "LogCleanerManager")
+_LOG_IDENTS = (
+    "Log",
+    "UnifiedLog",
+    "LocalLog",
+    "LogLoader",
+    "LogSegment",
+    "ProducerStateManager",
+    "LeaderEpochCache",
+    "LogCleanerManager",
+)
 
 
 def split_ident(message: str) -> tuple[str, str, str]:

@@ -25,10 +25,27 @@ TRAILER = "trailer"  # ` (kafka.log.LogCleaner)`: the last line of a multi-line 
 PLAIN = "plain"  # no layout: continuation line or foreign text
 
 _LEVELS = {
-    "TRACE": "TRACE", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "ERROR": "ERROR",
-    "FATAL": "ERROR", "WARNING": "WARN", "CRITICAL": "ERROR", "SEVERE": "ERROR", "FINE": "DEBUG",
-    "FINER": "TRACE", "FINEST": "TRACE", "CONFIG": "INFO", "NOTICE": "INFO", "ERR": "ERROR",
-    "trace": "TRACE", "debug": "DEBUG", "info": "INFO", "warning": "WARN", "warn": "WARN", "error": "ERROR",
+    "TRACE": "TRACE",
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARN",
+    "ERROR": "ERROR",
+    "FATAL": "ERROR",
+    "WARNING": "WARN",
+    "CRITICAL": "ERROR",
+    "SEVERE": "ERROR",
+    "FINE": "DEBUG",
+    "FINER": "TRACE",
+    "FINEST": "TRACE",
+    "CONFIG": "INFO",
+    "NOTICE": "INFO",
+    "ERR": "ERROR",
+    "trace": "TRACE",
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warning": "WARN",
+    "warn": "WARN",
+    "error": "ERROR",
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]{0,32}[ -/]{0,4}[@-~]|\x1b[@-Z\\-_]")
@@ -40,7 +57,9 @@ _LOGGER = re.compile(r"[\w.$-]{1,300}")
 # Strimzi: `%d{ISO8601} %p %m (%c) [%t]`; also plain log4j `%d %p %m (%c)` without brackets
 _ISO_LEVEL = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}) {1,2}([A-Z]{4,7}) {1,2}")
 # kafka-python / Python logging: `2024-01-01 12:00:00,123 - kafka.coordinator - WARNING - msg`
-_PYLOG = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{3,6})?) - ([\w.$-]{1,300}) - ([A-Z]{4,8}) - ")
+_PYLOG = re.compile(
+    r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d{3,6})?) - ([\w.$-]{1,300}) - ([A-Z]{4,8}) - "
+)
 _PY_NAME = re.compile(r"([a-z_]\w{0,60}(?:\.\w{1,60}){1,8}) ")
 # Spring Boot: `2021-05-11 11:31:38.348  WARN 13176 --- [thread] o.a.k.c.NetworkClient   : msg`
 _SPRING = re.compile(
@@ -48,10 +67,14 @@ _SPRING = re.compile(
     r"(?:\[[^\]\n]{0,200}\] {0,60}){1,3}([\w.$\[\]-]{1,300}) {0,80}: "
 )
 # Quarkus: `2021-... ERROR [org.apa.kaf.sto.int.log.LogDirFailureChannel] (thread) msg`
-_QUARKUS = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}) {1,2}([A-Z]{4,7}) {1,2}\[([\w.$-]{1,300})\] \([^)\n]{0,200}\) ")
+_QUARKUS = re.compile(
+    r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}) {1,2}([A-Z]{4,7}) {1,2}"
+    r"\[([\w.$-]{1,300})\] \([^)\n]{0,200}\) "
+)
 # logback default: `12:34:56.789 [thread] WARN  org.apache.kafka.clients.NetworkClient - msg`
 _LOGBACK = re.compile(
-    r"((?:\d{4}-\d\d-\d\d[ T])?\d\d:\d\d:\d\d[.,]\d{3}) \[[^\]\n]{0,200}\] ([A-Z]{4,5}) {1,2}([\w.$-]{1,300}) {0,40}- "
+    r"((?:\d{4}-\d\d-\d\d[ T])?\d\d:\d\d:\d\d[.,]\d{3}) \[[^\]\n]{0,200}\] "
+    r"([A-Z]{4,5}) {1,2}([\w.$-]{1,300}) {0,40}- "
 )
 # JVM unified logging: `[time][uptime][level][tags] msg`, any subset of decorators
 _GC_UNIFIED = re.compile(r"((?:\[[^\[\]\n]{1,64}\]){1,6}) ?")
@@ -63,7 +86,8 @@ _GC_JDK8 = re.compile(
 # java.util.logging SimpleFormatter (e.g. the JMX exporter agent on stdout): a head line
 # `Dec 04, 2026 11:42:40 PM io.prometheus...HttpExchangeAdapter method`, then `SEVERE: msg`.
 _JUL_HEAD = re.compile(
-    r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4} \d{1,2}:\d\d:\d\d [AP]M) ([\w.$]{1,300}) [\w$<>]{1,200}"
+    r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4} \d{1,2}:\d\d:\d\d [AP]M) "
+    r"([\w.$]{1,300}) [\w$<>]{1,200}"
 )
 _JUL_LEVEL = re.compile(r"(SEVERE|WARNING|INFO|CONFIG|FINE|FINER|FINEST): ")
 _COMPOSE = re.compile(r"[\w.@-]{1,128} {0,40}\| ")
@@ -114,7 +138,7 @@ def parse(line: str) -> Envelope:
     if first == "[":
         m = _KAFKA.match(text)
         if m and m.group(2) in _LEVELS:
-            return _with_logger(_kafka_ts(m.group(1)), m.group(2), text[m.end():])
+            return _with_logger(_kafka_ts(m.group(1)), m.group(2), text[m.end() :])
         return _gc_unified(text) or _env(PLAIN, None, None, text, None)
     if "0" <= first <= "9":
         return _dated(text) or _env(PLAIN, None, None, text, None)
@@ -132,7 +156,7 @@ def parse(line: str) -> Envelope:
             return _env(LOG4J, ts, None, "", m.group(2))
         m = _JUL_LEVEL.match(text)
         if m:
-            return _env(PLAIN, None, _LEVELS[m.group(1)], text[m.end():], None)
+            return _env(PLAIN, None, _LEVELS[m.group(1)], text[m.end() :], None)
     elif first == " " or first == "\t":
         m = _TRAILER.fullmatch(text)
         if m:
@@ -140,10 +164,10 @@ def parse(line: str) -> Envelope:
     if "| " in text[:200]:
         m = _COMPOSE.match(text)
         if m:
-            inner = parse(text[m.end():])
+            inner = parse(text[m.end() :])
             if inner.kind != PLAIN:
                 return inner
-            return _env(PLAIN, None, None, text[m.end():], None)
+            return _env(PLAIN, None, None, text[m.end() :], None)
     return _env(PLAIN, None, None, text, None)
 
 
@@ -181,7 +205,7 @@ def _dated(text: str) -> Envelope | None:
     m = _ISO_LEVEL.match(text)
     if m and m.group(2) in _LEVELS and not _SPRING.match(text):
         ts = _iso_ts(m.group(1))
-        rest = text[m.end():]
+        rest = text[m.end() :]
         if rest.endswith("]"):  # Strimzi appends ` [thread]`
             cut = rest.rfind(" [")
             if cut > 0 and rest[cut - 1] == ")":
@@ -191,7 +215,7 @@ def _dated(text: str) -> Envelope | None:
             # Python logging `%(asctime)s %(levelname)s %(name)s %(message)s` (kafka-python clients)
             p = _PY_NAME.match(rest)
             if p:
-                return env._replace(logger=p.group(1), message=rest[p.end():])
+                return env._replace(logger=p.group(1), message=rest[p.end() :])
         return env
     for rx, order in ((_SPRING, "tlg"), (_QUARKUS, "tlg"), (_PYLOG, "tgl"), (_LOGBACK, "tlg")):
         m = rx.match(text)
@@ -202,10 +226,10 @@ def _dated(text: str) -> Envelope | None:
                 ts_s, logger, level = m.group(1), m.group(2), m.group(3)
             if level not in _LEVELS:
                 continue
-            return _env(LOG4J, _iso_ts(ts_s), _LEVELS[level], text[m.end():], logger)
+            return _env(LOG4J, _iso_ts(ts_s), _LEVELS[level], text[m.end() :], logger)
     m = _GC_JDK8.match(text)
     if m:
-        return _env(GC, _iso_ts(m.group(1)) if m.group(1) else None, None, text[m.end():], None)
+        return _env(GC, _iso_ts(m.group(1)) if m.group(1) else None, None, text[m.end() :], None)
     return None
 
 
@@ -233,7 +257,7 @@ def _gc_unified(text: str) -> Envelope | None:
         if text.startswith(("[GC", "[Full GC")):
             return _env(GC, None, None, text, None)
         return None
-    return _env(GC, ts, level, text[m.end():], None)
+    return _env(GC, ts, level, text[m.end() :], None)
 
 
 _DECORATOR_KIND: dict[str, str] = {}
@@ -301,8 +325,15 @@ def _kafka_ts(raw: str) -> datetime | None:
         if len(_TS_CACHE) > 50_000:
             _TS_CACHE.clear()
         try:
-            base = datetime(int(raw[:4]), int(raw[5:7]), int(raw[8:10]), int(raw[11:13]), int(raw[14:16]),
-                            int(raw[17:19]), tzinfo=UTC)
+            base = datetime(
+                int(raw[:4]),
+                int(raw[5:7]),
+                int(raw[8:10]),
+                int(raw[11:13]),
+                int(raw[14:16]),
+                int(raw[17:19]),
+                tzinfo=UTC,
+            )
         except ValueError:
             base = None
         _TS_CACHE[raw[:19]] = base

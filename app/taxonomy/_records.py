@@ -9,6 +9,7 @@ of their own. Records are cut at `MAX_RECORD_LINES` so one runaway stream cannot
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator
+
 from app.model import LogEvent
 
 from . import _envelope as env
@@ -72,7 +73,12 @@ def classify_records(
     buf: list[LogEvent] = []
     start = 0
     for i, (event, kind) in enumerate(label_lines(tax, lines)):
-        if buf and (kind == env.LOG4J or kind == env.GC or len(buf) >= MAX_RECORD_LINES or (starts is not None and i in starts)):
+        if buf and (
+            kind == env.LOG4J
+            or kind == env.GC
+            or len(buf) >= MAX_RECORD_LINES
+            or (starts is not None and i in starts)
+        ):
             yield start, len(buf), merge_record(tax, buf)
             buf = []
         if not buf:

@@ -38,11 +38,32 @@ TYPES = {
 }
 SKIP = r".{0,512}?"
 DEFAULT_TYPE = {
-    "broker": "int", "peer": "int", "partition": "int", "coord": "int",
-    "isr_from": "ids", "isr_to": "ids", "brokers": "ids1", "tp": "tp", "log_dir": "dir",
+    "broker": "int",
+    "peer": "int",
+    "partition": "int",
+    "coord": "int",
+    "isr_from": "ids",
+    "isr_to": "ids",
+    "brokers": "ids1",
+    "tp": "tp",
+    "log_dir": "dir",
 }
-ENTITY_GROUPS = {"broker", "peer", "partition", "coord", "isr_from", "isr_to", "brokers", "tp", "topic",
-                 "group", "member", "log_dir", "ms", "secs"}
+ENTITY_GROUPS = {
+    "broker",
+    "peer",
+    "partition",
+    "coord",
+    "isr_from",
+    "isr_to",
+    "brokers",
+    "tp",
+    "topic",
+    "group",
+    "member",
+    "log_dir",
+    "ms",
+    "secs",
+}
 
 
 class TaxonomyError(ValueError):
@@ -152,7 +173,9 @@ def compile_template(template: str) -> tuple[str, str]:
         if kind not in TYPES:
             raise TaxonomyError(f"template {template!r}: unknown type {kind!r}; use one of {sorted(TYPES)}")
         if field and field not in ENTITY_GROUPS:
-            raise TaxonomyError(f"template {template!r}: unknown capture {field!r}; use one of {sorted(ENTITY_GROUPS)}")
+            raise TaxonomyError(
+                f"template {template!r}: unknown capture {field!r}; use one of {sorted(ENTITY_GROUPS)}"
+            )
         if field and field in seen:
             raise TaxonomyError(f"template {template!r}: capture {field!r} appears twice")
         seen.add(field)
@@ -194,7 +217,9 @@ def _load(path: str) -> Taxonomy:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise TaxonomyError(f"cannot read taxonomy {path}: {exc.strerror}; restore loki_queries/taxonomy.yaml") from exc
+        raise TaxonomyError(
+            f"cannot read taxonomy {path}: {exc.strerror}; restore loki_queries/taxonomy.yaml"
+        ) from exc
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"taxonomy {path} is not valid YAML: {exc}") from exc
     try:
@@ -227,7 +252,10 @@ def build(spec: TaxonomySpec) -> Taxonomy:
         rules.append(rule)
         if not rule.has_pattern:
             if rule.loggers is None and rule.idents is None:
-                raise TaxonomyError(f"rule {i} ({rs.event_class!r}) has no match, regex, loggers or idents: it would match every line")
+                raise TaxonomyError(
+                    f"rule {i} ({rs.event_class!r}) has no match, regex, loggers or idents: "
+                    "it would match every line"
+                )
             matchers.append(Matcher(rule, None, ""))
             continue
         for template in rs.match:
@@ -246,7 +274,9 @@ def build(spec: TaxonomySpec) -> Taxonomy:
     for k, m in enumerate(matchers):
         if m.literal:
             literal_matchers[lit_index[m.literal]].append(k)
-    automaton = ahocorasick_rs.AhoCorasick(literals or ["\x00never\x00"], matchkind=ahocorasick_rs.MatchKind.Standard)
+    automaton = ahocorasick_rs.AhoCorasick(
+        literals or ["\x00never\x00"], matchkind=ahocorasick_rs.MatchKind.Standard
+    )
 
     def table(keep) -> tuple[frozenset[int], tuple[int, ...]]:
         allowed = [k for k, m in enumerate(matchers) if keep(m)]
@@ -254,7 +284,9 @@ def build(spec: TaxonomySpec) -> Taxonomy:
 
     logger_names = sorted({name for r in rules if r.loggers for name in r.loggers})
     by_logger = {
-        name: table(lambda m, n=name: not m.rule.continuation and (m.rule.loggers is None or n in m.rule.loggers))
+        name: table(
+            lambda m, n=name: not m.rule.continuation and (m.rule.loggers is None or n in m.rule.loggers)
+        )
         for name in logger_names
     }
     header_any = table(lambda m: not m.rule.continuation and m.rx is not None)

@@ -62,7 +62,11 @@ def test_every_broker_log_file_is_classified(stack) -> None:
         events = taxonomy.classify_many(lines)
         unknown = sum(e.event_class == taxonomy.UNKNOWN for e in events)
         report.append((path, len(lines), unknown / len(lines)))
-    print("\n".join(f"{p.parent.parent.name}/{p.name}: {n} lines, {share:.2%} unknown" for p, n, share in report))
+    print(
+        "\n".join(
+            f"{p.parent.parent.name}/{p.name}: {n} lines, {share:.2%} unknown" for p, n, share in report
+        )
+    )
     for path, n, share in report:
         assert share <= MAX_UNKNOWN_SHARE, f"{path}: {share:.1%} of {n} lines unknown"
 
@@ -71,7 +75,9 @@ def test_start_up_milestones_are_classified_per_broker(stack) -> None:
     for node in stack.broker_ids:
         lines = (Path(stack.node_log_dir(node)) / "server.log").read_text(encoding="utf-8").splitlines()
         events = taxonomy.classify_many(lines)
-        started = [e for e in events if e.event_class == "broker_startup" and "Kafka Server started" in e.line]
+        started = [
+            e for e in events if e.event_class == "broker_startup" and "Kafka Server started" in e.line
+        ]
         assert started and all(e.broker == str(node) for e in started)
         assert any(e.event_class == "controller_change" for e in events)  # Recorded new KRaft controller
 

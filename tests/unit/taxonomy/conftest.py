@@ -20,4 +20,6 @@ def labels() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def quoted() -> list[dict]:
-    return [json.loads(x) for x in (FIXTURES / "notes-quoted.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    return [
+        json.loads(x) for x in (FIXTURES / "notes-quoted.jsonl").read_text(encoding="utf-8").splitlines() if x
+    ]

@@ -25,11 +25,31 @@ def test_records_are_joined_per_stream_even_when_streams_interleave() -> None:
     s2 = json.dumps({"broker": "2", "filename": "/logs/server.log"})
     frame = _frame(
         [
-            ("2026-12-04T23:50:00.000Z", "1", s1, "[2026-12-04 23:50:00,000] ERROR Error while accepting connection (kafka.network.DataPlaneAcceptor)"),
-            ("2026-12-04T23:50:00.001Z", "2", s2, "[2026-12-04 23:50:00,001] INFO [Partition t-0 broker=2] Shrinking ISR from 2,3 to 2. Leader: (highWatermark: 1, endOffset: 2). (kafka.cluster.Partition)"),
+            (
+                "2026-12-04T23:50:00.000Z",
+                "1",
+                s1,
+                "[2026-12-04 23:50:00,000] ERROR Error while accepting connection (kafka.network.DataPlaneAcceptor)",  # noqa: E501 (a real log line reads best whole)
+            ),
+            (
+                "2026-12-04T23:50:00.001Z",
+                "2",
+                s2,
+                "[2026-12-04 23:50:00,001] INFO [Partition t-0 broker=2] Shrinking ISR from 2,3 to 2. Leader: (highWatermark: 1, endOffset: 2). (kafka.cluster.Partition)",  # noqa: E501 (a real log line reads best whole)
+            ),
             ("2026-12-04T23:50:00.002Z", "1", s1, "java.io.IOException: Too many open files"),
-            ("2026-12-04T23:50:00.003Z", "1", s1, "\tat kafka.network.Acceptor.accept(SocketServer.scala:661)"),
-            ("2026-12-04T23:50:01.000Z", "1", s1, "[2026-12-04 23:50:01,000] INFO [BrokerServer id=1] Waiting for the broker to be unfenced (kafka.server.BrokerServer)"),
+            (
+                "2026-12-04T23:50:00.003Z",
+                "1",
+                s1,
+                "\tat kafka.network.Acceptor.accept(SocketServer.scala:661)",
+            ),
+            (
+                "2026-12-04T23:50:01.000Z",
+                "1",
+                s1,
+                "[2026-12-04 23:50:01,000] INFO [BrokerServer id=1] Waiting for the broker to be unfenced (kafka.server.BrokerServer)",  # noqa: E501 (a real log line reads best whole)
+            ),
         ]
     )
     events = classify_frame(frame)
@@ -42,14 +62,16 @@ def test_records_are_joined_per_stream_even_when_streams_interleave() -> None:
 def test_shipper_joined_entry_is_one_event_and_frame_time_fills_missing_ts() -> None:
     entry = "\n".join(
         [
-            "[2026-12-04 23:50:00,000] ERROR [ReplicaManager broker=1] Error processing append operation on partition orders-1 (kafka.server.ReplicaManager)",
-            "org.apache.kafka.common.errors.NotEnoughReplicasException: The size of the current ISR Set(1) is insufficient to satisfy the min.isr requirement of 2 for partition orders-1",
+            "[2026-12-04 23:50:00,000] ERROR [ReplicaManager broker=1] Error processing append operation on partition orders-1 (kafka.server.ReplicaManager)",  # noqa: E501 (a real log line reads best whole)
+            "org.apache.kafka.common.errors.NotEnoughReplicasException: The size of the current ISR Set(1) is insufficient to satisfy the min.isr requirement of 2 for partition orders-1",  # noqa: E501 (a real log line reads best whole)
         ]
     )
-    frame = _frame([
-        ("2026-12-04T23:50:00Z", "1", "{}", entry),
-        ("2026-12-04T23:50:05Z", "1", "{}", "no layout at all"),
-    ])
+    frame = _frame(
+        [
+            ("2026-12-04T23:50:00Z", "1", "{}", entry),
+            ("2026-12-04T23:50:05Z", "1", "{}", "no layout at all"),
+        ]
+    )
     events = classify_frame(frame)
     assert [e.event_class for e in events] == ["under_replicated", "unknown"]
     assert events[0].isr_to == [1] and events[0].topic == "orders"

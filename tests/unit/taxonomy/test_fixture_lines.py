@@ -14,7 +14,9 @@ from app.model import LogEvent
 from .conftest import FIXTURES, read_lines
 
 _LABELS = __import__("yaml").safe_load((FIXTURES / "labels.yaml").read_text(encoding="utf-8"))
-_QUOTED = [json.loads(x) for x in (FIXTURES / "notes-quoted.jsonl").read_text(encoding="utf-8").splitlines() if x]
+_QUOTED = [
+    json.loads(x) for x in (FIXTURES / "notes-quoted.jsonl").read_text(encoding="utf-8").splitlines() if x
+]
 
 
 def _event_for(label: dict) -> LogEvent:
@@ -57,7 +59,11 @@ def test_every_class_has_a_real_or_quoted_line() -> None:
     tax = taxonomy.load_taxonomy()
     seen = {label["class"] for label in _LABELS} | {row["class"] for row in _QUOTED}
     for rule in tax.rules:
-        seen |= {rule.event_class for ex in rule.spec.example if taxonomy.classify(ex).event_class == rule.event_class}
+        seen |= {
+            rule.event_class
+            for ex in rule.spec.example
+            if taxonomy.classify(ex).event_class == rule.event_class
+        }
     seen |= set(tax.spec.gc.example)
     missing = set(taxonomy.CLASSES) - seen
     assert not missing, f"classes without a test line: {sorted(missing)}"

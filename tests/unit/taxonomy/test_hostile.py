@@ -11,7 +11,12 @@ HEADER = "[2026-12-04 23:42:33,283] INFO "
 
 
 def test_one_megabyte_line_is_classified_and_kept_bounded() -> None:
-    line = HEADER + "[Partition t-0 broker=1] Shrinking ISR from 1,2,3 to 1. " + "x" * 1_000_000 + " (kafka.cluster.Partition)"
+    line = (
+        HEADER
+        + "[Partition t-0 broker=1] Shrinking ISR from 1,2,3 to 1. "
+        + "x" * 1_000_000
+        + " (kafka.cluster.Partition)"
+    )
     event = taxonomy.classify(line)
     assert event.event_class == "isr_shrink"  # the start of the line is still read
     assert event.isr_to == [1]
@@ -19,7 +24,17 @@ def test_one_megabyte_line_is_classified_and_kept_bounded() -> None:
 
 
 def test_pathological_repeats_return() -> None:
-    for unit in ("Shrinking ISR from 1,2 to ", "Error while ", "(", "[", "{", "Member ", "1,", " in dir ", "Preparing to rebalance group "):
+    for unit in (
+        "Shrinking ISR from 1,2 to ",
+        "Error while ",
+        "(",
+        "[",
+        "{",
+        "Member ",
+        "1,",
+        " in dir ",
+        "Preparing to rebalance group ",
+    ):
         event = taxonomy.classify(HEADER + unit * 40_000)
         assert event.event_class in taxonomy.CLASSES or event.event_class == taxonomy.UNKNOWN
 
@@ -40,7 +55,7 @@ def test_surrogateescape_text_is_cleaned() -> None:
 
 
 def test_ansi_colours_and_control_characters() -> None:
-    line = "\x1b[32m[2026-12-04 23:42:33,283] INFO [Partition t-0 broker=1] Shrinking ISR from 1,2 to 1\x1b[0m\x07 (kafka.cluster.Partition)"
+    line = "\x1b[32m[2026-12-04 23:42:33,283] INFO [Partition t-0 broker=1] Shrinking ISR from 1,2 to 1\x1b[0m\x07 (kafka.cluster.Partition)"  # noqa: E501 (a real log line reads best whole)
     event = taxonomy.classify(line)
     assert event.event_class == "isr_shrink"
     assert "\x1b" not in event.line and "\x07" not in event.line
@@ -64,7 +79,9 @@ def test_lines_that_look_like_log4j_but_are_not() -> None:
 
 
 def test_bad_date_gives_no_timestamp_not_an_error() -> None:
-    event = taxonomy.classify("[9999-99-99 99:99:99,999] INFO [Partition t-0 broker=1] Shrinking ISR from 1,2 to 1 (kafka.cluster.Partition)")
+    event = taxonomy.classify(
+        "[9999-99-99 99:99:99,999] INFO [Partition t-0 broker=1] Shrinking ISR from 1,2 to 1 (kafka.cluster.Partition)"  # noqa: E501 (a real log line reads best whole)
+    )
     assert event.ts is None and event.event_class == "isr_shrink"
 
 
@@ -81,7 +98,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="[]() ,:=-0123456789INFOWARN{}\"|\t\nabc", max_size=300))
+@given(st.text(alphabet='[]() ,:=-0123456789INFOWARN{}"|\t\nabc', max_size=300))
 def test_layout_like_text_never_raises(text: str) -> None:
     for event in taxonomy.classify_many(text.split("\n")):
         assert event.event_class in (*taxonomy.CLASSES, taxonomy.UNKNOWN)

@@ -22,7 +22,12 @@ def test_accept_error_with_too_many_open_files_is_one_event() -> None:
         f"{T} INFO next record (kafka.server.BrokerServer)",
     ]
     per_line = taxonomy.classify_many(lines)
-    assert [e.event_class for e in per_line[:4]] == ["uncaught_exception", "too_many_open_files", "stack_trace", "stack_trace"]
+    assert [e.event_class for e in per_line[:4]] == [
+        "uncaught_exception",
+        "too_many_open_files",
+        "stack_trace",
+        "stack_trace",
+    ]
     assert per_line[1].severity == "ERROR"  # the exception line takes its record's level
     assert per_line[2].severity is None  # frames keep none
     out = records(lines)
@@ -35,29 +40,41 @@ def test_accept_error_with_too_many_open_files_is_one_event() -> None:
 
 def test_append_error_with_not_enough_replicas_is_under_replicated_with_isr() -> None:
     lines = [
-        f"{T} ERROR [ReplicaManager broker=1] Error processing append operation on partition orders-1 (kafka.server.ReplicaManager)",
-        "org.apache.kafka.common.errors.NotEnoughReplicasException: The size of the current ISR Set(1) is insufficient to satisfy the min.isr requirement of 2 for partition orders-1",
+        f"{T} ERROR [ReplicaManager broker=1] Error processing append operation on partition orders-1 (kafka.server.ReplicaManager)",  # noqa: E501 (a real log line reads best whole)
+        "org.apache.kafka.common.errors.NotEnoughReplicasException: The size of the current ISR Set(1) is insufficient to satisfy the min.isr requirement of 2 for partition orders-1",  # noqa: E501 (a real log line reads best whole)
     ]
-    (_, _, event), = records(lines)
+    ((_, _, event),) = records(lines)
     assert (event.event_class, event.broker, event.topic, event.partition, event.isr_to) == (
-        "under_replicated", "1", "orders", 1, [1])
+        "under_replicated",
+        "1",
+        "orders",
+        1,
+        [1],
+    )
 
 
 def test_fetcher_error_keeps_its_class_unless_not_leader() -> None:
-    head = f"{T} ERROR [ReplicaFetcher replicaId=3, leaderId=1, fetcherId=0] Error for partition orders-0 at offset 10 (kafka.server.ReplicaFetcherThread)"
-    (_, _, io), = records([head, "java.io.IOException: Connection to 1 was disconnected before the response was read"])
+    head = f"{T} ERROR [ReplicaFetcher replicaId=3, leaderId=1, fetcherId=0] Error for partition orders-0 at offset 10 (kafka.server.ReplicaFetcherThread)"  # noqa: E501 (a real log line reads best whole)
+    ((_, _, io),) = records(
+        [head, "java.io.IOException: Connection to 1 was disconnected before the response was read"]
+    )
     assert (io.event_class, io.broker, io.peer) == ("replica_fetcher_error", "3", "1")
-    (_, _, nl), = records([head, "org.apache.kafka.common.errors.NotLeaderOrFollowerException: For requests intended only for the leader, this error indicates that the broker is not the current leader."])
+    ((_, _, nl),) = records(
+        [
+            head,
+            "org.apache.kafka.common.errors.NotLeaderOrFollowerException: For requests intended only for the leader, this error indicates that the broker is not the current leader.",  # noqa: E501 (a real log line reads best whole)
+        ]
+    )
     assert nl.event_class == "not_leader_error"
 
 
 def test_log_dir_header_with_disk_full_cause() -> None:
     lines = [
-        f"{T} ERROR Error while appending records to orders-2 in dir /data/kafka (org.apache.kafka.storage.internals.log.LogDirFailureChannel)",
+        f"{T} ERROR Error while appending records to orders-2 in dir /data/kafka (org.apache.kafka.storage.internals.log.LogDirFailureChannel)",  # noqa: E501 (a real log line reads best whole)
         "java.io.IOException: No space left on device",
     ]
     assert taxonomy.classify_many(lines)[0].event_class == "log_dir_failure"
-    (_, _, event), = records(lines)
+    ((_, _, event),) = records(lines)
     assert (event.event_class, event.log_dir, event.topic) == ("disk_full", "/data/kafka", "orders")
 
 
@@ -83,7 +100,7 @@ def test_log_cleaner_summary_keeps_parent_class() -> None:
         " (org.apache.kafka.storage.internals.log.LogCleaner$CleanerThread)",
     ]
     assert {e.event_class for e in taxonomy.classify_many(lines)} == {"log_cleaner"}
-    (_, n, event), = records(lines)
+    ((_, n, event),) = records(lines)
     assert n == 5 and event.event_class == "log_cleaner"
 
 
@@ -96,12 +113,15 @@ def test_real_jul_stdout_record_from_the_jmx_agent() -> None:
 
 
 def test_multiline_string_is_one_record() -> None:
-    text = f"{T} ERROR Processor got uncaught exception. (kafka.network.Processor)\njava.lang.OutOfMemoryError: Direct buffer memory\n\tat x.y(Z.java:1)"
+    text = f"{T} ERROR Processor got uncaught exception. (kafka.network.Processor)\njava.lang.OutOfMemoryError: Direct buffer memory\n\tat x.y(Z.java:1)"  # noqa: E501 (a real log line reads best whole)
     assert taxonomy.classify(text).event_class == "out_of_memory"
 
 
 def test_unknown_lines_become_counted_templates() -> None:
-    lines = [f"{T} WARN [Foo id={i}] Brand new failure family number {i} on host 10.0.0.{i} (org.example.Foo)" for i in range(40)]
+    lines = [
+        f"{T} WARN [Foo id={i}] Brand new failure family number {i} on host 10.0.0.{i} (org.example.Foo)"
+        for i in range(40)
+    ]
     lines += [f"{T} ERROR Another mystery at offset {i} (org.example.Bar)" for i in range(10)]
     lines += [f"{T} INFO [Partition t-0 broker=1] Shrinking ISR from 1,2 to 1 (kafka.cluster.Partition)"]
     events = taxonomy.classify_many(lines)
@@ -114,13 +134,18 @@ def test_unknown_lines_become_counted_templates() -> None:
 
 
 def test_real_fetcher_error_record_from_broker_down() -> None:
-    """4.3.1: WARN fetch error + `java.io.IOException: Connection to ... failed.` + frames = one fetcher event."""
+    """4.3.1: WARN fetch error + `java.io.IOException: Connection to ... failed.` + frames = one fetcher event."""  # noqa: E501 (a real log line reads best whole)
     lines = read_lines("kafka-4.3.1/broker_down-server-1.log")
     out = records(lines)
     fetch = [e for _, n, e in out if "Error in response for fetch request" in e.line and n > 2]
     assert fetch
     for event in fetch:
-        assert (event.event_class, event.broker, event.peer, event.severity) == ("replica_fetcher_error", "1", "2", "WARN")
+        assert (event.event_class, event.broker, event.peer, event.severity) == (
+            "replica_fetcher_error",
+            "1",
+            "2",
+            "WARN",
+        )
         assert "failed." in event.line.split("\n")[1]
     assert sum(n for _, n, _ in out) == len(lines)
     assert not [e for _, _, e in out if e.event_class in (taxonomy.UNKNOWN, "stack_trace")]

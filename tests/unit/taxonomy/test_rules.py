@@ -81,7 +81,7 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
 
 def test_wording_change_is_a_one_line_edit(tmp_path: Path) -> None:
     """A new Kafka wording: add one template string, the line is classified with its entities."""
-    line = "[2030-01-01 00:00:00,000] INFO [Partition t-1 broker=2] ISR contracted from 1,2,3 to 2 (kafka.cluster.Partition)"
+    line = "[2030-01-01 00:00:00,000] INFO [Partition t-1 broker=2] ISR contracted from 1,2,3 to 2 (kafka.cluster.Partition)"  # noqa: E501 (a real log line reads best whole)
     assert taxonomy.classify(line).event_class == "other_info"
 
     def add(d):
@@ -90,4 +90,9 @@ def test_wording_change_is_a_one_line_edit(tmp_path: Path) -> None:
 
     tax = taxonomy.load_taxonomy(_write(tmp_path, add))
     event = taxonomy.classify(line, taxonomy=tax)
-    assert (event.event_class, event.isr_from, event.isr_to, event.broker) == ("isr_shrink", [1, 2, 3], [2], "2")
+    assert (event.event_class, event.isr_from, event.isr_to, event.broker) == (
+        "isr_shrink",
+        [1, 2, 3],
+        [2],
+        "2",
+    )
