@@ -19,6 +19,7 @@ class ScriptedServer:
     def __init__(self, handler: Handler):
         self.handler = handler
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.headers: list[dict[str, str]] = []
         outer = self
 
         class _H(BaseHTTPRequestHandler):
@@ -29,6 +30,7 @@ class ScriptedServer:
                     length = int(self.headers.get("Content-Length") or 0)
                     params.update(parse_qs(self.rfile.read(length).decode(), keep_blank_values=True))
                 outer.requests.append((method, parsed.path, params))
+                outer.headers.append(dict(self.headers))
                 status, body, headers = outer.handler(method, parsed.path, params)
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 try:

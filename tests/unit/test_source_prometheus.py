@@ -316,3 +316,12 @@ def test_instance_map_can_be_given_and_bad_entries_are_refused():
     assert parse_instance_map("1=a:1, 2=b:2") == {"1": "a:1", "2": "b:2"}
     with pytest.raises(ValueError, match="BROKER=INSTANCE"):
         parse_instance_map("1:a")
+
+
+def test_the_bearer_token_comes_from_the_environment_and_never_shows_in_errors(monkeypatch):
+    monkeypatch.setenv("LENS_PROMETHEUS_TOKEN", "s3cret-token")
+    with ScriptedServer(lambda m, p, q: (401, b"bad token", {"Content-Type": "text/plain"})) as server:
+        with pytest.raises(SourceUnavailable) as info:
+            PrometheusClient(server.url, timeout=2).label_values("__name__")
+    assert server.headers[0]["Authorization"] == "Bearer s3cret-token"
+    assert "s3cret" not in str(info.value)
