@@ -50,7 +50,7 @@ def resolve(source: Source, start: str | None, end: str | None, broker: str | No
     except SourceError:
         return Request(window, broker)  # cannot check now; the diagnosis reports the failed source
     if broker != "all" and broker not in known:
-        raise BadRequest(f"broker {broker!r} is not in this cluster; known brokers: {', '.join(known) or 'none'}")
+        raise BadRequest(f"broker {_short(broker)} is not in this cluster; known brokers: {', '.join(known) or 'none'}")
     return Request(window, broker)
 
 
@@ -188,3 +188,9 @@ def incident_rules(diagnosis: Diagnosis, margin: float = 0.5) -> dict[str, Any]:
         "promtool": verify(rules),
         "note": "the alerts read recorded series: load recording_rules/kafka.rules.yml next to them",
     }
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """repr() of user input for messages, cut so a 1 MB argument cannot flood the terminal."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(str(value))} characters)"

@@ -36,7 +36,10 @@ def parse_time(text: str | int | float, now: datetime | None = None) -> datetime
         amount, unit = match.groups()
         if amount is None:
             return now.astimezone(UTC)
-        return now.astimezone(UTC) - timedelta(seconds=int(amount) * _UNITS[unit])
+        try:
+            return now.astimezone(UTC) - timedelta(seconds=int(amount) * _UNITS[unit])
+        except OverflowError:
+            raise TimeParseError(f"relative time {raw[:40]!r} reaches before year 1; use a smaller offset") from None
     if re.fullmatch(r"-?\d+(\.\d+)?", raw):
         return _from_epoch(float(raw), raw)
     try:

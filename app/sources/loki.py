@@ -187,7 +187,13 @@ def entries_frame(entries: Iterable[Entry], labels: LogLabels) -> pd.DataFrame:
         rows.append((entry.ns, tags.get(labels.broker_label), json.dumps(tags, sort_keys=True), entry.line))
     if not rows:
         return empty_logs()
-    frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    try:
+        frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    except UnicodeEncodeError:
+        # A JSON "\udcff" escape decodes to a lone surrogate, which Arrow-backed strings refuse:
+        # replace such characters (as invalid UTF-8 bytes are) instead of failing the whole pull.
+        rows = [(ns, _valid_text(broker), _valid_text(tags), _valid_text(line)) for ns, broker, tags, line in rows]
+        frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
     frame["ts"] = pd.to_datetime(frame["ts"], unit="ns", utc=True)
     for column in ("broker", "labels", "line"):
         frame[column] = frame[column].astype("string")
@@ -241,3 +247,7 @@ def _string_list(payload: object, what: str) -> list[str]:
     if isinstance(payload, dict) and "status" in payload and payload.get("data") is None:
         return []  # Loki answers data: null when there are no labels in range
     raise MalformedLokiResponse(SOURCE, f"{what} are not a list: {str(payload)[:200]}")
+
+
+def _valid_text(text: str | None) -> str | None:
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
