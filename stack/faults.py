@@ -159,6 +159,20 @@ def _find_leader(quorum: object) -> int | None:
     return None
 
 
+def avoid_controller(ctx: FaultContext) -> str:
+    """Retarget `ctx.broker` off the active controller (unless params say avoid_controller: false).
+
+    Every node is also a KRaft controller here, so hitting the quorum leader would add a
+    controller failover to the fault; controller_failover is its own scenario.
+    """
+    if not ctx.params.get("avoid_controller", True):
+        return ctx.broker
+    controller = active_controller(ctx.ops.bootstrap)
+    if ctx.broker == controller:
+        ctx.broker = next(b for b in ctx.ops.brokers() if b != controller)
+    return ctx.broker
+
+
 # --------------------------------------------------------------------------- the faults
 
 
@@ -177,6 +191,7 @@ class BrokerDown(Fault):
     cause = "broker_down"
 
     def inject(self, ctx):
+        avoid_controller(ctx)
         pid = _pid_of(ctx, ctx.broker)
         _signal(pid, signal.SIGKILL)
         _wait_dead(pid)
@@ -190,6 +205,7 @@ class BrokerHung(Fault):
     cause = "broker_hung"
 
     def inject(self, ctx):
+        avoid_controller(ctx)
         pid = _pid_of(ctx, ctx.broker)
         _signal(pid, signal.SIGSTOP)
         ctx.state["pid"] = pid
@@ -254,6 +270,7 @@ class GcPressure(Fault):
     cause = "gc_pressure"
 
     def inject(self, ctx):
+        avoid_controller(ctx)
         pid = _pid_of(ctx, ctx.broker)
         interval_ms = int(ctx.params.get("interval_ms", 100))
         log_path = load.load_dir(ctx.ops.run_dir) / "gc-pressure.log"
@@ -353,9 +370,7 @@ class SlowFollower(Fault):
     cause = "slow_follower"
 
     def inject(self, ctx):
-        controller = active_controller(ctx.ops.bootstrap)
-        if ctx.broker == controller:
-            ctx.broker = next(b for b in ctx.ops.brokers() if b != controller)
+        avoid_controller(ctx)
         pid = _pid_of(ctx, ctx.broker)
         stop_s = float(ctx.params.get("stop_s", 13.0))
         run_s = float(ctx.params.get("run_s", 4.0))
@@ -391,6 +406,7 @@ class LogDirFailure(Fault):
     cause = "log_dir_failure"
 
     def inject(self, ctx):
+        avoid_controller(ctx)
         dirs = ctx.ops.node_log_dirs(ctx.broker)
         if not dirs:
             raise FaultError(f"broker {ctx.broker} has no known log dirs")
