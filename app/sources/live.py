@@ -18,7 +18,8 @@ from app.model import SourceReport, Window
 from app.signals import Library, load_library
 from app.sources.base import LogsResult, MetricsResult, SourceError
 from app.sources.kafka_admin import AdminView, KafkaAdmin
-from app.sources.loki import MAX_LINES, LokiClient, detect_broker_label, fetch_logs
+from app.sources.loki import BROKER_LABEL_CANDIDATES as LOKI_BROKER_LABELS
+from app.sources.loki import MAX_LINES, LokiClient, fetch_logs
 from app.sources.prometheus import Layout, PrometheusClient, detect_layout, fetch_metrics
 
 DETECT_LOOKBACK = timedelta(days=7)
@@ -90,10 +91,13 @@ class LiveSource:
             except SourceError:
                 layout = None  # Prometheus is down: the logs can still be read with Loki's own labels
             label = self._broker_label or (layout.labels.broker_label if layout else "broker")
+            cluster_label = layout.labels.cluster_label if layout else None
             if self.loki is not None:
                 now = datetime.now(UTC)
-                label = detect_broker_label(self.loki, Window(now - DETECT_LOOKBACK, now)) or label
-            cluster_label = layout.labels.cluster_label if layout else None
+                names = set(self.loki.labels(now - DETECT_LOOKBACK, now))
+                label = next((c for c in LOKI_BROKER_LABELS if c in names), label)
+                if cluster_label not in names:
+                    cluster_label = None  # streams without the metrics' cluster label: do not filter on it
             labels = LogLabels(broker_label=label, cluster_label=cluster_label)
             if layout is None:
                 return labels  # not cached: with Prometheus back, the cluster label counts again

@@ -177,3 +177,22 @@ def test_stream_catalog_gives_a_selector_per_log_family(tmp_path):
     (tmp_path / "s.yaml").write_text("labels: {broker: b, colour: red}\n")
     with pytest.raises(SelectorError, match="colour"):
         load_streams(tmp_path / "s.yaml")
+
+
+def test_live_logs_use_lokis_own_labels_when_they_differ_from_prometheus():
+    from app.sources.live import LiveSource
+    from tests.unit.test_source_prometheus import healthy
+
+    seen = []
+
+    def loki_without_cluster(method, path, params):
+        if path == "/loki/api/v1/labels":
+            return 200, {"status": "success", "data": ["filename", "host", "job"]}, {}
+        seen.append(params["query"][0])
+        return loki(make_entries(3))(method, path, params)
+
+    with ScriptedServer(healthy) as prom, ScriptedServer(loki_without_cluster) as lokisrv:
+        source = LiveSource(prom.url, loki_url=lokisrv.url)
+        assert source.layout().labels.cluster_label == "cluster"  # Prometheus has it
+        source.logs(WINDOW)
+    assert seen == ['{host=~".+"}']  # Loki's broker-ish label, and no cluster matcher it lacks
