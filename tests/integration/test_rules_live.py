@@ -34,25 +34,8 @@ _KILLED_AT: list[float] = []  # when the rules were loaded on the healthy cluste
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    """The stack helper's `real_stack` fixture when it exists; otherwise attach to or start the stack."""
-    try:
-        return request.getfixturevalue("real_stack")
-    except pytest.FixtureLookupError:
-        pass
-    from stack.runtime import Stack, StackNotRunning
-
-    try:
-        running = Stack.attach()
-        if running.is_running():
-            running.wait_healthy(timeout=180)
-            return running
-    except StackNotRunning:
-        pass
-    started = Stack()
-    started.start(timeout=300)
-    request.addfinalizer(started.stop)
-    return started
+def stack(real_stack):
+    return real_stack
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +178,7 @@ def test_broker_down_alerts_go_pending_then_firing(prom, stack):
         assert firing[0]["annotations"]["runbook_url"].endswith("#kafkabrokermissing")
         assert f"Broker {victim} of cluster {stack.cluster}" in firing[0]["annotations"]["description"]
     finally:
+        _KILLED_AT.append(time.time())  # end of the outage window
         stack.start_node(VICTIM, wait=True, timeout=180)
     _wait_for(
         "KafkaBrokerMissing resolved",
@@ -208,10 +192,12 @@ def test_rules_fitted_to_the_live_incident_pass_promtool_on_its_series(prom, sta
     from app import service
     from app.sources.live import LiveSource
 
-    assert _KILLED_AT, "runs after the broker_down test"
-    start = int(_KILLED_AT[0] - 180)
+    assert len(_KILLED_AT) == 2, "runs after the broker_down test"
+    # The window an SRE would pick: a few quiet minutes, then the outage up to the restart.
+    start, end = int(_KILLED_AT[0] - 180), int(_KILLED_AT[1])
     source = LiveSource(prom, cluster=stack.cluster)
-    diagnosis = service.diagnose_window(source, str(start), "now", None)
+    diagnosis = service.diagnose_window(source, str(start), str(end), None)
+    assert diagnosis.incident.hypotheses[0].cause == "broker_down"
     result = service.incident_rules(diagnosis)
     assert result["promtool"] == {"ok": True, "message": "check and unit test passed"}, result["promtool"]
     names = {a["alert"] for a in result["alerts"]}
