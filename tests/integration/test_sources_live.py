@@ -72,7 +72,14 @@ def traffic(stack):
         read += sum(len(v) for v in batch.values())
     consumer.commit()
     consumer.close()
-    return {"topic": TOPIC, "group": GROUP, "lag": PRODUCED - CONSUMED, "at": datetime.now(UTC)}
+    yield {"topic": TOPIC, "group": GROUP, "lag": PRODUCED - CONSUMED, "at": datetime.now(UTC)}
+    # Leave no lagging group behind: other tests on this stack would see its lag as a symptom.
+    admin = KafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15000)
+    try:
+        admin.delete_groups([GROUP])
+        admin.delete_topics([TOPIC])
+    finally:
+        admin.close()
 
 
 def _source(stack, **kw) -> LiveSource:
