@@ -80,6 +80,38 @@ class AdminView:
     def lagging_groups(self, threshold: int = 0) -> dict[str, int]:
         return {g: lag for g, lag in sorted(self.lag_by_group().items()) if lag > threshold}
 
+    def to_dict(self, max_partitions: int = 200) -> dict[str, Any]:
+        """JSON-ready "now" view for the UI and agents; partition lists are capped."""
+
+        def part(p: PartitionInfo) -> dict[str, Any]:
+            return {
+                "topic": p.topic,
+                "partition": p.partition,
+                "leader": p.leader,
+                "replicas": p.replicas,
+                "isr": p.isr,
+            }
+
+        urp, offline = self.under_replicated(), self.offline()
+        return {
+            "cluster_id": self.cluster_id,
+            "controller": self.controller,
+            "brokers": [
+                {"id": b.id, "host": b.host, "port": b.port, "rack": b.rack, "fenced": b.fenced}
+                for b in self.brokers
+            ],
+            "partitions": len(self.partitions),
+            "under_replicated": [part(p) for p in urp[:max_partitions]],
+            "under_replicated_count": len(urp),
+            "offline": [part(p) for p in offline[:max_partitions]],
+            "offline_count": len(offline),
+            "leaders_per_broker": {
+                b.id: sum(1 for p in self.partitions if str(p.leader) == b.id) for b in self.brokers
+            },
+            "lagging_groups": self.lagging_groups(),
+            "problems": list(self.problems),
+        }
+
 
 def brokers_from_cluster(described: Mapping[str, Any]) -> tuple[list[BrokerInfo], str | None, str | None]:
     brokers = []

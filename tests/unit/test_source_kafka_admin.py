@@ -95,3 +95,19 @@ def test_a_failing_call_names_what_failed():
 def test_no_bootstrap_servers_is_a_usage_error():
     with pytest.raises(ValueError, match="KAFKA_BOOTSTRAP_SERVERS"):
         KafkaAdmin("")
+
+
+def test_the_now_view_is_json_ready_and_capped():
+    import json
+
+    from app.sources.kafka_admin import AdminView, BrokerInfo, PartitionInfo
+
+    parts = [PartitionInfo("t", i, 1 if i else -1, [1, 2], [1]) for i in range(5)]
+    view = AdminView(
+        "c", "1", [BrokerInfo("1", "h", 1), BrokerInfo("2", "h", 2)], parts, [GroupLag("g", "t", 0, 1, 11)]
+    )
+    data = json.loads(json.dumps(view.to_dict(max_partitions=2)))
+    assert data["under_replicated_count"] == 5 and len(data["under_replicated"]) == 2
+    assert data["offline_count"] == 1 and data["offline"][0]["partition"] == 0
+    assert data["leaders_per_broker"] == {"1": 4, "2": 0}
+    assert data["lagging_groups"] == {"g": 10}
