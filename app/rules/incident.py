@@ -217,12 +217,11 @@ def rules_for_incident(
             severity="warning",
             summary=f"Kafka signal {ev.signal} is past the level it reached in a past incident.",
             description=(
-                f"{ev.signal} = {{{{ $value | humanize }}}} ({signal.unit.replace('_', ' ')}) on broker "
-                f"{{{{ $labels.{cfg.broker_label} }}}} of cluster {{{{ $labels.{cfg.cluster_label} }}}} is "
-                "past "
-                f"{_fmt(threshold)}, the level it crossed in the incident of {iso(ev.at)} (normal "
-                f"{_fmt(float(normal))}, observed {_fmt(float(observed))}). Open the app on this broker and "
-                "window and check the incident's first hypothesis."
+                f"{ev.signal} = {{{{ $value | humanize }}}} ({signal.unit.replace('_', ' ')}) "
+                f"{_where(signal.scope, cfg)}"
+                f" is past {_fmt(threshold)}, the level it crossed in the incident of {iso(ev.at)} (normal "
+                f"{_fmt(float(normal))}, observed {_fmt(float(observed))}). Open the app on this window "
+                "and check the incident's first hypothesis."
             ),
             runbook="incident-rules",
             signals=(ev.signal,),
@@ -256,6 +255,15 @@ def rules_for_incident(
         "load both files.\n"
     )
     return IncidentRules(alerts, rules_yaml([group], cfg, header=header), _test_yaml(alerts, cfg), skipped)
+
+
+def _where(scope: str, cfg: RulesConfig) -> str:
+    cluster = f"of cluster {{{{ $labels.{cfg.cluster_label} }}}}"
+    if scope == "group":
+        return f"for consumer group {{{{ $labels.consumergroup }}}} {cluster}"
+    if scope == "cluster":
+        return f"in cluster {{{{ $labels.{cfg.cluster_label} }}}}"
+    return f"on broker {{{{ $labels.{cfg.broker_label} }}}} {cluster}"
 
 
 def _promtool_values(values: list[float | None]) -> str:
