@@ -192,7 +192,9 @@ def entries_frame(entries: Iterable[Entry], labels: LogLabels) -> pd.DataFrame:
     except UnicodeEncodeError:
         # A JSON "\udcff" escape decodes to a lone surrogate, which Arrow-backed strings refuse:
         # replace such characters (as invalid UTF-8 bytes are) instead of failing the whole pull.
-        rows = [(ns, _valid_text(broker), _valid_text(tags), _valid_text(line)) for ns, broker, tags, line in rows]
+        rows = [
+            (ns, _valid_text(broker), _valid_text(tags), _valid_text(line)) for ns, broker, tags, line in rows
+        ]
         frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
     frame["ts"] = pd.to_datetime(frame["ts"], unit="ns", utc=True)
     for column in ("broker", "labels", "line"):
