@@ -417,3 +417,51 @@ def test_without_the_broker_label_instances_map_to_broker_ids(stack):
     result = source.metrics(Window(now - timedelta(minutes=5), now), signals=["broker_up", "leader_count"])
     assert result.reports[0].status == "ok"
     assert sorted(result.frame["broker"].unique()) == [str(b) for b in stack.broker_ids]
+
+
+def test_one_window_snapshot_is_a_bundle_the_app_can_diagnose(stack, tmp_path):
+    from app.bundle import read_bundle
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    out = tmp_path / "snap"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "snapshot",
+            "--prometheus",
+            stack.prometheus_url,
+            "--loki",
+            stack.loki_url,
+            "--from",
+            "now-5m",
+            "--to",
+            "now",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "requests sent: prometheus" in done.stderr
+    bundle = read_bundle(out)
+    assert bundle.manifest.profile == "jmx_kafka"
+    assert bundle.manifest.brokers == [str(b) for b in stack.broker_ids]
+    expected = {s.id for s in load_library().in_profile("jmx_kafka") if not s.sparse and s.scope != "group"}
+    assert expected <= set(bundle.metrics["signal"])
+    assert len(bundle.logs) > 0 and set(bundle.logs["broker"].dropna()) <= {str(b) for b in stack.broker_ids}
+    diag = subprocess.run(
+        [sys.executable, "-m", "app", "diagnose", "--bundle", str(out), "--format", "json", "--no-llm"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
+    )
+    assert diag.returncode == 0, diag.stderr
+    assert json.loads(diag.stdout)["brokers"] == [str(b) for b in stack.broker_ids]
