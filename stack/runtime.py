@@ -496,21 +496,24 @@ class Stack:
         nodes = sorted(self.broker_ids, key=lambda n: not self.is_node_running(n))
         return ",".join(f"{self.config.host}:{self.config.kafka_port(n)}" for n in nodes)
 
-    def _admin_call(self, call: Callable, attempts: int = 3):
+    def _admin_call(self, call: Callable, attempts: int = 6):
+        # kafka-python sends to a random known broker; one that was just killed refuses the
+        # connection and is then backed off, so retrying on the same client reaches a live one.
         last: Exception | None = None
-        for _ in range(attempts):
-            try:
-                admin = self.admin(bootstrap_servers=self._running_first_bootstrap(), request_timeout_ms=5000)
-            except Exception as exc:  # kafka-python's own error types (no brokers reachable yet)
-                last = exc
-                time.sleep(0.5)
-                continue
-            try:
-                return call(admin)
-            except Exception as exc:  # a node died under us: retry with a fresh client
-                last = exc
-                time.sleep(0.5)
-            finally:
+        admin = None
+        try:
+            for _ in range(attempts):
+                try:
+                    if admin is None:
+                        admin = self.admin(
+                            bootstrap_servers=self._running_first_bootstrap(), request_timeout_ms=5000
+                        )
+                    return call(admin)
+                except Exception as exc:  # kafka-python's own error types
+                    last = exc
+                    time.sleep(0.3)
+        finally:
+            if admin is not None:
                 admin.close()
         assert last is not None
         raise last
