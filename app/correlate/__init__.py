@@ -15,7 +15,15 @@ import pandas as pd
 
 from app.correlate.align import LeadLag, first_changes, lead_lag
 from app.correlate.match import Candidate, candidates
-from app.correlate.observe import Levels, Observation, from_findings, log_bursts, log_silences, metric_gaps
+from app.correlate.observe import (
+    Levels,
+    Observation,
+    drop_startup_replay,
+    from_findings,
+    log_bursts,
+    log_silences,
+    metric_gaps,
+)
 from app.correlate.queries import logql, promql, signals_for
 from app.correlate.rules import Pack, RulesError, load_pack
 from app.correlate.score import is_quiet, leaders, rank
@@ -48,6 +56,7 @@ def observe(
     liveness = frozenset(sig for sig in _signals(metrics) if "broker_up" in pack.roles_of(sig))
     obs += metric_gaps(metrics, step or 0.0, s.metric_gap_steps, window.end, exclude=liveness)
     obs += log_silences(events, window.end, s.log_gap_min_s)
+    obs = drop_startup_replay(obs, frozenset(pack.startup_log_classes), s.startup_replay_s)
     return sorted(obs, key=Observation.sort_key)
 
 

@@ -229,8 +229,8 @@ def metric_gaps(
                     kind="gap",
                     name="metrics",
                     broker=str(broker),
-                    at=utc(began.to_pydatetime()),
-                    end=None if resumed is None else utc(resumed.to_pydatetime()),
+                    at=utc(began.to_pydatetime(warn=False)),
+                    end=None if resumed is None else utc(resumed.to_pydatetime(warn=False)),
                     direction="down",
                     score=1.0,
                     detail=detail,
@@ -307,7 +307,7 @@ class Levels:
         frame = metrics[metrics["broker"].notna()]
         for (signal, broker), g in frame.groupby([frame["signal"].astype(str), frame["broker"].astype(str)]):
             g = g.sort_values("ts")
-            ts = pd.DatetimeIndex(g["ts"]).asi8
+            ts = pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8
             self._series[(str(signal), str(broker))] = (ts, g["value"].to_numpy(dtype=float))
 
     def signals(self) -> list[str]:
@@ -328,3 +328,26 @@ class Levels:
         if i < 0 or ts[i] < end - int(look_back_s * 1e9):
             return None
         return utc(pd.Timestamp(ts[i], tz="UTC").to_pydatetime(warn=False)), float(values[i])
+
+
+def drop_startup_replay(
+    observations: list[Observation], startup: frozenset[str], replay_s: float
+) -> list[Observation]:
+    """Remove log bursts a broker emits while it starts (metadata replay), keeping the start itself."""
+    starts = [(o.broker, o.at) for o in observations if o.kind == "log" and o.name in startup and o.broker]
+    if not starts:
+        return observations
+    span = timedelta(seconds=replay_s)
+
+    def replayed(o: Observation) -> bool:
+        return (
+            o.kind == "log"
+            and o.name not in startup
+            and o.name not in _NOT_REPLAYED
+            and any(o.broker == b and t <= o.at <= t + span for b, t in starts)
+        )
+
+    return [o for o in observations if not replayed(o)]
+
+
+_NOT_REPLAYED = frozenset({"gc_pause", "long_gc_pause", "gc_info"})  # GC lines are always live

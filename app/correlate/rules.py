@@ -118,6 +118,7 @@ class Scoring(_Strict):
     burst_p: float = 0.01  # Poisson tail probability that makes a bin of log events a burst
     burst_bin_s: float = 15.0
     episode_gap_s: float = 60.0
+    startup_replay_s: float = 60.0
     log_gap_min_s: float = 30.0
     metric_gap_steps: int = 3
     lead_lag_max_s: float = 180.0
@@ -129,6 +130,9 @@ class Pack(_Strict):
     signals: dict[str, str]  # role -> regex over signal ids
     log_filters: dict[str, str] = Field(default_factory=dict)  # event class -> LogQL line regex (fallback)
     ignore_log_classes: list[str] = Field(default_factory=list)  # routine classes never taken as bursts
+    # A (re)starting process replays history (old fencings, elections) into its log: its other log
+    # bursts right after a burst of these classes describe the past, not new events.
+    startup_log_classes: list[str] = Field(default_factory=list)
     scoring: Scoring = Scoring()
     rules: list[Rule]
 

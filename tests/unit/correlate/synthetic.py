@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 
 from app.model import Finding, LogEvent, Window
 
@@ -28,6 +29,7 @@ class Case:
     injected_at: datetime | None
     findings: list[Finding] = field(default_factory=list)
     events: list[LogEvent] = field(default_factory=list)
+    metrics: pd.DataFrame | None = None  # only where a rule reads a held state
 
 
 class _Builder:
@@ -154,7 +156,19 @@ def controller_failover(seed: int) -> Case:
     b.case.events = [e for e in b.case.events if not (e.source_broker == victim and e.ts > at)]
     _stopped(b, victim, at, refused=True)
     new = b.others(victim)[1]
-    b.finding("active_controller", new, b.t(at, 2, 10), 0, 1)
+    moved = b.t(at, 2, 10)
+    b.finding("active_controller", new, moved, 0, 1)
+    rows = []
+    t = WINDOW.start
+    while t < WINDOW.end:  # the active_controller series: the victim until it died, then `new`
+        for broker in BROKERS:
+            if broker == victim and t >= at:
+                continue
+            value = 1.0 if (broker == victim and t < at) or (broker == new and t >= moved) else 0.0
+            rows.append((t, "active_controller", broker, "{}", value, "active_controller"))
+        t += timedelta(seconds=STEP)
+    b.case.metrics = pd.DataFrame(rows, columns=["ts", "signal", "broker", "labels", "value", "query"])
+    b.case.metrics["ts"] = pd.to_datetime(b.case.metrics["ts"], utc=True)
     b.event("controller_change", b.t(at, 1, 6), new)
     for o in b.others(victim):
         b.event("raft_leader_change", b.t(at, 1, 6), o, broker=new)
@@ -303,6 +317,8 @@ SCENARIOS = {
 def combine(*cases: Case) -> Case:
     """Two faults at once: the union of their inputs (background noise included twice is fine)."""
     out = Case("+".join(c.cause for c in cases), None, None)
+    frames = [c.metrics for c in cases if c.metrics is not None]
+    out.metrics = pd.concat(frames, ignore_index=True) if frames else None
     for c in cases:
         out.findings += c.findings
         out.events += c.events

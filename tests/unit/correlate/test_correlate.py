@@ -20,6 +20,7 @@ SEEDS = range(6)
 
 
 def run(case: S.Case, **kw) -> Incident:
+    kw.setdefault("metrics", case.metrics)
     return correlate(S.WINDOW, "syn", S.BROKERS, case.findings, case.events, [], **kw)
 
 
@@ -137,7 +138,9 @@ def test_evidence_ids_are_deterministic_and_every_cited_id_exists():
     shuffled = list(case.findings), list(case.events)
     random.Random(1).shuffle(shuffled[0])
     random.Random(2).shuffle(shuffled[1])
-    again = correlate(S.WINDOW, "syn", S.BROKERS, shuffled[0], shuffled[1], []).to_json()
+    again = correlate(
+        S.WINDOW, "syn", S.BROKERS, shuffled[0], shuffled[1], [], metrics=case.metrics
+    ).to_json()
     assert first == again
     incident = Incident.from_json(first)
     ids = [e.id for e in incident.evidence]
@@ -229,7 +232,9 @@ def test_confidence_is_calibrated_on_the_synthetic_suite():
                 events = case.events
                 if thin:  # keep only routine lines: metrics alone must carry the diagnosis
                     events = [e for e in events if e.event_class in ("other_info", "gc_pause")]
-                incident = run(S.Case(case.cause, case.broker, case.injected_at, case.findings, events))
+                incident = run(
+                    S.Case(case.cause, case.broker, case.injected_at, case.findings, events, case.metrics)
+                )
                 if incident.status == "quiet":
                     continue
                 top = incident.hypotheses[0]
@@ -331,3 +336,26 @@ def test_a_dead_broker_seen_only_through_missing_data_is_still_found():
     assert abs((incident.started_at - case.injected_at).total_seconds()) <= 10
     assert any(e.signal == "metrics_gap" and e.broker == case.broker for e in incident.evidence)
     assert any(m.startswith(f"broker {case.broker}: no samples") for m in incident.missing)
+
+
+def test_levels_read_the_state_before_a_moment_whatever_the_time_unit():
+    from app.correlate.observe import Levels
+
+    case = S.controller_failover(0)
+    for unit in ("us", "ns", "s"):
+        frame = case.metrics.assign(ts=case.metrics["ts"].dt.as_unit(unit))
+        at, value = Levels(frame).before("active_controller", case.broker, case.injected_at)
+        assert value == 1.0 and case.injected_at - timedelta(seconds=S.STEP) <= at < case.injected_at
+        assert Levels(frame).before("active_controller", case.broker, S.WINDOW.start) is None
+
+
+def test_a_restarting_broker_replaying_old_fencings_is_not_a_new_fault():
+    from app.correlate.observe import drop_startup_replay
+
+    t0 = S.WINDOW.start + timedelta(minutes=5)
+    start = Observation("log", "broker_startup", "2", t0, count=10)
+    replay = Observation("log", "broker_fenced", "2", t0 + timedelta(seconds=3), subject="3")
+    live = Observation("log", "broker_fenced", "1", t0 + timedelta(seconds=3), subject="3")
+    later = Observation("log", "broker_fenced", "2", t0 + timedelta(seconds=300), subject="3")
+    kept = drop_startup_replay([start, replay, live, later], frozenset({"broker_startup"}), 60)
+    assert kept == [start, live, later]
