@@ -40,6 +40,8 @@ MIN_RELATIVE = 0.1
 # (JMX quantile reservoirs, rate() over a short range); levels and gauges move by less.
 MIN_RELATIVE_BY_KIND = {"latency": 0.5, "rate": 0.25, "counter": 0.25}
 MIN_JUMP = 0.7
+TRANSIENT_POINTS = 6  # a regime this short that returns to where it came from is a blip
+TRANSIENT_FACTOR = 0.5
 BASELINE_SHARE = 0.1  # a first regime shorter than this share of the window lowers the score
 
 
@@ -124,6 +126,8 @@ def change_points(
         if i == 0:
             # The window cut the first regime short: with little "before" there is no baseline.
             confidence *= min(1.0, split / max(min_size, BASELINE_SHARE * len(values)))
+        if kind != "level" and (_transient(signal, edges, i + 1) or (i > 0 and _transient(signal, edges, i))):
+            confidence *= TRANSIENT_FACTOR
         out.append(
             ChangePoint(
                 at=labels[at],
@@ -137,6 +141,24 @@ def change_points(
             )
         )
     return out
+
+
+def _transient(signal: np.ndarray, edges: list[int], k: int) -> bool:
+    """Is segment k (between edges[k] and edges[k+1]) a short excursion that came back?
+
+    A consumer catching up a backlog dips lag growth for 15 s; a rate blips for one
+    scrape window. That is an anomaly, not a new regime (levels such as URP are exempt:
+    the caller skips them, since two scrapes of URP > 0 are news).
+    """
+    if k <= 0 or k + 1 >= len(edges) - 1:
+        return False
+    start, stop = edges[k], edges[k + 1]
+    if stop - start > TRANSIENT_POINTS:
+        return False
+    before = float(np.mean(signal[edges[k - 1] : start]))
+    inside = float(np.mean(signal[start:stop]))
+    after = float(np.mean(signal[stop : edges[k + 2]]))
+    return abs(after - before) < 0.5 * abs(inside - before)
 
 
 def _onset(signal: np.ndarray, start: int, split: int, stop: int) -> int:

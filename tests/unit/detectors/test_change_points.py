@@ -261,3 +261,12 @@ def test_a_smoothed_step_is_dated_at_its_onset_not_mid_ramp():
     smooth = pd.Series(raw).rolling(12).mean().dropna().reset_index(drop=True)  # first point with the drop: 101
     (cp,) = reported(smooth, kind="rate")
     assert 99 <= cp.at <= 102 and cp.direction == "down"
+
+
+def test_a_short_excursion_that_comes_back_is_a_blip_for_rates_but_news_for_levels():
+    rng = np.random.default_rng(18)
+    growth = np.r_[np.zeros(40), np.full(3, -2.5), np.zeros(40)] + rng.normal(0, 0.05, 83)
+    assert reported(pd.Series(growth), kind="rate") == []
+    assert len(detectors.change_points(pd.Series(growth), kind="rate")) == 2
+    urp = np.r_[np.zeros(40), np.full(2, 4.0), np.zeros(40)]
+    assert [cp.at for cp in reported(pd.Series(urp), kind="level")] == [40, 42]
