@@ -139,7 +139,7 @@ def _evidence(
     for c, _ in kept:
         for o in c.observations:
             cited[o.sort_key()] = o
-    metric_changes = [o for o in observations if o.kind != "log"]
+    metric_changes = [o for o in observations if o.kind == "metric" and o.direction != "none"]
     ids = {key: f"E{i}" for i, key in enumerate(sorted(cited), start=1)}
     out = []
     for key in sorted(cited):
