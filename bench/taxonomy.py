@@ -3,6 +3,7 @@
     python bench/taxonomy.py                      # lines from the real stack's logs (or the fixtures)
     python bench/taxonomy.py --logs DIR ...       # lines from these folders (*.log, *.out, recursive)
     python bench/taxonomy.py --coverage DIR ...   # per-file share of classified / unknown lines only
+    python bench/taxonomy.py --bundles [DIR ...]  # per scenario bundle (samples/) and file: records, unknown
 
 Throughput (best of 3 alternating rounds of CPU time, the machine being shared): the same ~200k
 physical lines (real Kafka logs, repeated in order until the target count) go through
@@ -180,6 +181,28 @@ def coverage(files: list[Path]) -> None:
     print("per class:", ", ".join(f"{k}={v}" for k, v in total.most_common()))
 
 
+def bundles(dirs: list[Path]) -> None:
+    """Per recorded scenario bundle (logs.parquet) and file: records, unknown share, top classes."""
+    import pandas as pd
+
+    from app.pipeline import classify_frame
+
+    for d in dirs:
+        for logs_file in sorted(d.glob("**/logs.parquet")):
+            events = classify_frame(pd.read_parquet(logs_file))
+            by_file: dict[str, Counter[str]] = {}
+            for e in events:
+                name = (e.filename or "?").rsplit("/", 1)[-1]
+                by_file.setdefault(name, Counter())[e.event_class] += 1
+            print(f"{logs_file.parent.name}:")
+            for name, counts in sorted(by_file.items()):
+                n = sum(counts.values())
+                top = ", ".join(f"{k}={v}" for k, v in counts.most_common() if k not in ("other_info",))
+                print(
+                    f"  {name:22s} {n:6d} records {counts.get(taxonomy.UNKNOWN, 0) / n:6.2%} unknown  {top[:160]}"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,8 +211,14 @@ def main() -> None:
     parser.add_argument(
         "--coverage", nargs="*", type=Path, help="only print per-file coverage of these folders"
     )
+    parser.add_argument(
+        "--bundles", nargs="*", type=Path, help="per-file coverage of recorded bundles (logs.parquet)"
+    )
     parser.add_argument("--lines", type=int, default=TARGET_LINES)
     args = parser.parse_args()
+    if args.bundles is not None:
+        bundles(args.bundles or [ROOT / "samples"])
+        return
     if args.coverage is not None:
         coverage(log_files(args.coverage or DEFAULT_DIRS))
         return
