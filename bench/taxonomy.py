@@ -199,7 +199,8 @@ def bundles(dirs: list[Path]) -> None:
                 n = sum(counts.values())
                 top = ", ".join(f"{k}={v}" for k, v in counts.most_common() if k not in ("other_info",))
                 print(
-                    f"  {name:22s} {n:6d} records {counts.get(taxonomy.UNKNOWN, 0) / n:6.2%} unknown  {top[:160]}"
+                    f"  {name:22s} {n:6d} records "
+                    f"{counts.get(taxonomy.UNKNOWN, 0) / n:6.2%} unknown  {top[:160]}"
                 )
 
 
