@@ -50,7 +50,9 @@ def resolve(source: Source, start: str | None, end: str | None, broker: str | No
     except SourceError:
         return Request(window, broker)  # cannot check now; the diagnosis reports the failed source
     if broker != "all" and broker not in known:
-        raise BadRequest(f"broker {_short(broker)} is not in this cluster; known brokers: {', '.join(known) or 'none'}")
+        raise BadRequest(
+            f"broker {_short(broker)} is not in this cluster; known brokers: {', '.join(known) or 'none'}"
+        )
     return Request(window, broker)
 
 
@@ -93,8 +95,13 @@ def metric_snapshot(
             "mean": _num(values.mean()),
             "last": _num(values.iloc[-1]) if len(values) else None,
             "change_points": [
-                {"at": iso(pd.Timestamp(cp.at).to_pydatetime()), "before": _num(cp.before),
-                 "after": _num(cp.after), "direction": cp.direction, "score": round(float(cp.score), 3)}
+                {
+                    "at": iso(pd.Timestamp(cp.at).to_pydatetime()),
+                    "before": _num(cp.before),
+                    "after": _num(cp.after),
+                    "direction": cp.direction,
+                    "score": round(float(cp.score), 3),
+                }
                 for cp in detectors.change_points(series)
                 if cp.score >= detectors.REPORT_THRESHOLD
             ],
@@ -194,3 +201,32 @@ def _short(value: object, limit: int = 60) -> str:
     """repr() of user input for messages, cut so a 1 MB argument cannot flood the terminal."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(str(value))} characters)"
+
+
+def check_connection(
+    prometheus: str, loki: str | None = None, bootstrap: str | None = None
+) -> dict[str, Any]:
+    """What the live servers say: profile, brokers, versions, Loki labels, Kafka (same as `check`)."""
+    from app.sources.live import LiveSource
+
+    try:
+        source = LiveSource(prometheus, loki_url=loki, bootstrap_servers=bootstrap)
+    except (KeyError, ValueError) as exc:
+        raise BadRequest(str(exc).strip("'\"")) from None
+    found = source.describe()
+    found["queries_sent"] = source.queries_sent()
+    return found
+
+
+def cluster_now(bootstrap: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The live "now" view from Kafka admin: brokers, controller, under-replicated partitions, lag."""
+    from app.sources.kafka_admin import KafkaAdmin
+
+    try:
+        admin = KafkaAdmin(bootstrap, timeout=timeout)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    try:
+        return admin.view().to_dict()
+    finally:
+        admin.close()

@@ -237,4 +237,18 @@ def now(settings: LiveSettings) -> None:
     except (SourceError, service.BadRequest) as exc:
         st.error(str(exc))
         return
-    st.json(view)
+    st.caption(
+        f"Cluster id {view['cluster_id']} · active controller {view['controller']} · "
+        f"{view['partitions']} partitions"
+    )
+    for problem in view["problems"]:
+        st.warning(problem)
+    left, right = st.columns(2)
+    left.metric("Under-replicated partitions", view["under_replicated_count"])
+    right.metric("Offline partitions", view["offline_count"])
+    st.dataframe(pd.DataFrame(view["brokers"]), hide_index=True, use_container_width=True)
+    if view["under_replicated"]:
+        st.dataframe(pd.DataFrame(view["under_replicated"]), hide_index=True, use_container_width=True)
+    if view["lagging_groups"]:
+        lag = pd.DataFrame(list(view["lagging_groups"].items()), columns=["group", "lag"])
+        st.dataframe(lag, hide_index=True, use_container_width=True)
