@@ -90,5 +90,23 @@ def main() -> None:
           f"speed-up over Pelt at 1,440 points: x{pelt[1440] / ours[1440]:.0f}")
 
 
+def bundle_timing() -> None:
+    """The pipeline's detect stage on each recorded bundle: every series of the window."""
+    from app.bundle import read_bundle
+    from app.detect import detect_metrics, series_groups
+    from app.signals import load_library
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    kinds = load_library().kinds()
+    for path in sorted(p for p in samples.iterdir() if (p / "manifest.json").exists()):
+        metrics = read_bundle(path).metrics
+        count = sum(1 for _ in series_groups(metrics))
+        elapsed = best_ms(lambda m=metrics: detect_metrics(m, kinds=kinds), repeat=3)
+        print(f"bundle {path.name:24} {count:4d} series {len(metrics):7d} points  detect {elapsed:7.1f} ms "
+              f"({elapsed / max(1, count):.2f} ms per series)")
+
+
 if __name__ == "__main__":
     main()
+    print()
+    bundle_timing()
