@@ -80,6 +80,8 @@ def _where(relation: str, broker: str | None, culprit: str | None) -> bool:
         return True
     if relation == "not_culprit":
         return broker is None or broker != culprit
+    if relation == "self":
+        return broker is None or broker == culprit
     if culprit is None:  # a cluster-wide cause has no culprit to be relative to
         return relation == "others" or broker is None
     if relation == "culprit":

@@ -38,8 +38,9 @@ class Symptom(_Strict):
     where: Literal["culprit", "others", "any"] = (
         "culprit"  # the broker that shows it, relative to the culprit
     )
-    # whom it is about (ISR victim, fenced broker); not_culprit also accepts "nobody in particular"
-    subject: Literal["culprit", "others", "not_culprit", "any"] = "any"
+    # whom it is about (ISR victim, fenced broker); not_culprit also accepts "nobody in particular",
+    # self is the culprit or nobody in particular (a broker's own start-up, not its news of others)
+    subject: Literal["culprit", "others", "not_culprit", "self", "any"] = "any"
     within: tuple[float, float] = (-60.0, 300.0)  # seconds relative to the onset
     min_ratio: float | None = None  # after/before (up) or before/after (down)
     held_min: float | None = None  # metric only: its last value before the onset was at least this

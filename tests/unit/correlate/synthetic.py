@@ -281,9 +281,10 @@ def network_partition(seed: int) -> Case:
     victim, at = _pick(rng)
     b = _Builder(seed, "network_partition", victim, at)
     b.noise()
-    for o in b.others(victim):
-        b.event("connection_error", b.t(at, 1, 8), o, broker=victim)
-        b.event("replica_fetcher_error", b.t(at, 1, 8), victim, peer=o)
+    for o in b.others(victim):  # reconnects keep failing both ways
+        for k in range(4):
+            b.event("connection_error", b.t(at, 1 + 3 * k, 3 + 3 * k), o, broker=victim)
+            b.event("replica_fetcher_error", b.t(at, 1 + 3 * k, 3 + 3 * k), victim, peer=o)
     b.event("broker_heartbeat_failure", b.t(at, 3, 10), victim)
     b.event("broker_fenced", b.t(at, 9, 14), b.others(victim)[0], broker=victim)
     b.isr_shrinks(victim, at, 20, 40)
