@@ -36,7 +36,10 @@ def confidences(candidates: Sequence[Candidate], scoring: Scoring) -> list[float
 
 def leaders(candidates: Sequence[Candidate], scoring: Scoring) -> list[Candidate]:
     """The strong leader of each group: one per separate fault, strongest first."""
-    return [c for c, p in rank(candidates, scoring)[: len(_groups(candidates))] if _strong(c, p, scoring)]
+    heads = {members[0] for members in _groups(candidates)}
+    return [
+        c for c, p in rank(candidates, scoring) if candidates.index(c) in heads and _strong(c, p, scoring)
+    ]
 
 
 def rank(candidates: Sequence[Candidate], scoring: Scoring) -> list[tuple[Candidate, float]]:
