@@ -38,7 +38,10 @@ def open_source(args: argparse.Namespace) -> Source:
             raise UsageError(str(exc)) from None
     from app.sources.live import LiveSource
 
-    return LiveSource(args.prometheus, loki_url=args.loki, cluster=args.cluster)
+    try:
+        return LiveSource(args.prometheus, loki_url=args.loki, cluster=args.cluster)
+    except ValueError as exc:  # a URL without http:// and the like
+        raise UsageError(str(exc)) from None
 
 
 def window_from_args(args: argparse.Namespace, source: Source) -> Window:

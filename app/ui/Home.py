@@ -49,7 +49,7 @@ else:
     cluster = settings.cluster or "detected"
     try:
         brokers = live_brokers(settings)
-    except SourceError as exc:
+    except (SourceError, ValueError) as exc:  # ValueError: a URL without http:// and the like
         st.error(f"Cannot list brokers: {exc}")
         st.stop()
 
