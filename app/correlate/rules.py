@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PACKS = Path(__file__).resolve().parent.parent / "packs"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 DEFAULT_PACK = "kafka"
 
 
@@ -172,7 +173,7 @@ def _load(path: Path) -> Pack:
     if not path.is_file():
         raise RulesError(f"correlation rules {path} not found; give a pack name under {PACKS} or a YAML path")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise RulesError(f"{path}: not valid YAML: {exc}") from None
     try:
