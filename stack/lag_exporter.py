@@ -166,6 +166,7 @@ class Poller:
         self.interval = interval
         self.timeout_ms = timeout_ms
         self.snapshot = Snapshot()
+        self.last_poll_ok = False
         self._admin = None
 
     def _client(self):
@@ -179,21 +180,33 @@ class Poller:
             )
         return self._admin
 
+    def _call(self, fn, attempts: int = 4):
+        # A broker that just died is still in the metadata; kafka-python may pick it, fail, and
+        # back it off, so a retry on the same client reaches a live broker.
+        for i in range(attempts):
+            try:
+                return fn(self._client())
+            except Exception:  # kafka-python's own error types
+                if i == attempts - 1:
+                    raise
+                time.sleep(0.2)
+
     def poll_once(self) -> Snapshot:
         from kafka import TopicPartition
         from kafka.admin import OffsetSpec
 
         t0 = time.monotonic()
-        admin = self._client()
         s = Snapshot()
-        cluster = admin.describe_cluster()
+        cluster = self._call(lambda a: a.describe_cluster())
         s.brokers = sorted(
             (int(b["broker_id"]), f"{b['host']}:{b['port']}")
             for b in cluster["brokers"]
             if not b.get("is_fenced")
         )
         topics = [
-            t for t in admin.describe_topics() if not t.get("is_internal") and not t["name"].startswith("__")
+            t
+            for t in self._call(lambda a: a.describe_topics())
+            if not t.get("is_internal") and not t["name"].startswith("__")
         ]
         tps = []
         for t in topics:
@@ -207,23 +220,24 @@ class Poller:
                 tps.append(TopicPartition(name, key[1]))
         if tps:
             for spec, target in ((OffsetSpec.LATEST, s.end), (OffsetSpec.EARLIEST, s.start)):
-                found = admin.list_partition_offsets({tp: spec for tp in tps}, timeout_ms=self.timeout_ms)
+                specs = {tp: spec for tp in tps}
+                found = self._call(lambda a, q=specs: a.list_partition_offsets(q, timeout_ms=self.timeout_ms))
                 for tp, info in found.items():
                     target[(tp.topic, tp.partition)] = int(_field(info, "offset", -1))
         groups = [
             _field(g, "group_id") or _field(g, "group") or (g[0] if isinstance(g, tuple) else g)
-            for g in admin.list_groups()
+            for g in self._call(lambda a: a.list_groups())
         ]
         groups = [g for g in groups if isinstance(g, str)]
         if groups:
-            offsets = admin.list_group_offsets({g: None for g in groups})
+            offsets = self._call(lambda a: a.list_group_offsets({g: None for g in groups}))
             for group, per_tp in offsets.items():
                 for tp, om in per_tp.items():
                     if tp.topic.startswith("__"):
                         continue
                     s.committed[(group, tp.topic, tp.partition)] = int(_field(om, "offset", -1))
             try:
-                for group, desc in admin.describe_groups(groups).items():
+                for group, desc in self._call(lambda a: a.describe_groups(groups)).items():
                     s.members[group] = len(_field(desc, "members", []) or [])
             except Exception as exc:  # e.g. KIP-848 groups that DescribeGroups does not cover
                 log.info("describe_groups failed (%s); kafka_consumergroup_members omitted", exc)
@@ -232,12 +246,20 @@ class Poller:
         return s
 
     def loop(self) -> None:
+        failures = 0
         while True:
             try:
                 self.snapshot = self.poll_once()
-            except Exception as exc:  # any Kafka error: keep serving, report fewer brokers
+                self.last_poll_ok = True
+                failures = 0
+            except Exception as exc:  # any Kafka error: keep serving the last snapshot
+                failures += 1
+                self.last_poll_ok = False
                 log.warning("poll failed: %s: %s", type(exc).__name__, exc)
-                if self._admin is not None:
+                if failures >= 3:
+                    # The cluster is unreachable: stop reporting stale offsets and brokers.
+                    self.snapshot = Snapshot()
+                if failures >= 3 and self._admin is not None:
                     try:
                         self._admin.close()
                     except Exception:  # closing a broken client may raise anything
@@ -253,7 +275,7 @@ class SnapshotCollector(Collector):
     def collect(self):
         yield from build_families(self.poller.snapshot)
         up = GaugeMetricFamily("kafka_exporter_last_poll_ok", "1 if the last poll of the cluster succeeded")
-        up.add_metric([], 1 if self.poller.snapshot.ok else 0)
+        up.add_metric([], 1 if self.poller.last_poll_ok else 0)
         yield up
 
 

@@ -192,7 +192,14 @@ def test_a_killed_node_leaves_and_rejoins(real_stack):
     assert real_stack.node_pid(node) is None
     assert not real_stack.is_node_running(node)
     eventually(lambda: node not in real_stack.live_brokers(), 60, f"broker {node} to be fenced")
+
+    def brokers_metric(n):
+        rows = prom(real_stack, "kafka_brokers")
+        return rows and float(rows[0]["value"][1]) == n
+
+    eventually(lambda: brokers_metric(2), 30, "the lag exporter to report kafka_brokers 2")
     real_stack.start_node(node, wait=True, timeout=120)
     assert real_stack.node_pid(node) not in (None, old_pid)
     assert real_stack.live_brokers() == [1, 2, 3]
+    eventually(lambda: brokers_metric(3), 30, "the lag exporter to report kafka_brokers 3 again")
     real_stack.wait_healthy(timeout=120)
