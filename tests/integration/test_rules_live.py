@@ -193,8 +193,9 @@ def test_rules_fitted_to_the_live_incident_pass_promtool_on_its_series(prom, sta
     from app.sources.live import LiveSource
 
     assert len(_KILLED_AT) == 2, "runs after the broker_down test"
-    # The window an SRE would pick: a few quiet minutes, then the outage up to the restart.
-    start, end = int(_KILLED_AT[0] - 180), int(_KILLED_AT[1])
+    # The window an SRE would pick: quiet minutes (healthy since the fixture), then the outage up to
+    # the restart. Not earlier: an earlier run's outage would be "normal" for the thresholds.
+    start, end = int(max(_KILLED_AT[0] - 180, _QUIET_SINCE[0])), int(_KILLED_AT[1])
     source = LiveSource(prom, cluster=stack.cluster)
     diagnosis = service.diagnose_window(source, str(start), str(end), None)
     assert diagnosis.incident.hypotheses[0].cause == "broker_down"
