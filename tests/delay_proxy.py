@@ -149,7 +149,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
         if proxy.before_forward is not None:
-            proxy.before_forward(path, n)
+            try:
+                proxy.before_forward(path, n)
+            except ConnectionError:  # the hook says: this request dies with the server
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"}
         conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=proxy.upstream_timeout)
         try:

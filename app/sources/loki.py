@@ -19,7 +19,7 @@ import pandas as pd
 from app.bundle import LOG_COLUMNS, empty_logs
 from app.logql import LogLabels, query, selector
 from app.model import SourceReport, Window, utc
-from app.sources.base import LogsResult, QueryRejected, SourceError
+from app.sources.base import LogsResult, QueryRejected, SourceError, SourceUnavailable
 from app.sources.http import DEFAULT_TIMEOUT, MalformedAnswer, get_json, make_session
 
 SOURCE = "loki"
@@ -94,6 +94,7 @@ class LokiClient:
         self.page_limit = page_limit
         self.session = session or make_session(retries, backoff=1.0)
         self.queries_sent = 0
+        self.last_failure: SourceUnavailable | None = None  # set when a pull stopped part-way
 
     def _get(self, path: str, params=None, logql: str | None = None):
         self.queries_sent += 1
@@ -142,10 +143,17 @@ class LokiClient:
         out: list[Entry] = []
         boundary: set[Entry] = set()
         note = ""
+        self.last_failure = None
         while start < end and len(out) < max_lines:
             limit = self.page_limit
             try:
                 page = self.query_page(logql, start, end, limit)
+            except SourceUnavailable as exc:
+                if not out:
+                    raise
+                # Loki went away (or kept answering 429) mid-pull: keep the pages already read.
+                self.last_failure = exc
+                return out, True, f"lines after {pd.Timestamp(start, unit='ns', tz='UTC').isoformat()} are missing: {exc}"
             except QueryRejected as exc:
                 smaller = _server_entry_limit(str(exc))
                 if smaller is None or smaller >= limit:
@@ -214,7 +222,9 @@ def fetch_logs(
     logql = query(selector(labels, cluster, brokers), filters)
     entries, truncated, note = client.query_range(logql, window, max_lines)
     frame = entries_frame(entries, labels)
-    if truncated:
+    if getattr(client, "last_failure", None) is not None:
+        report = SourceReport("logs", "error", f"{len(frame)} lines kept; {note}")
+    elif truncated:
         report = SourceReport("logs", "partial", f"{len(frame)} lines; truncated: {note}")
     elif frame.empty:
         report = SourceReport("logs", "no_data", f"no log lines for {logql} in this window")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -159,6 +160,27 @@ def test_loki_stopped(stack, tmp_path):
     assert reports(incident)["metrics"]["status"] in ("ok", "partial")
     assert "warning: logs: loki at" in out.stderr
     assert elapsed < 60
+
+
+def test_loki_gone_mid_pull_keeps_the_pages_read(stack):
+    """Loki stops answering after two pages (the proxy stops listening): those lines stay."""
+
+    def stop_after_two_pages(path: str, n: int) -> None:
+        if path == "/loki/api/v1/query_range" and n == 3:
+            proxy.refuse()
+            raise ConnectionAbortedError  # this request dies with the server, too
+
+    with FaultProxy(stack.loki_url, before_forward=stop_after_two_pages) as proxy:
+        source = LiveSource(stack.prometheus_url, loki_url=proxy.url, timeout=5)
+        source.loki.page_limit = 200  # several pages even on a quiet stack
+        diagnosis, elapsed = timed_service(source)
+    logs = {r.source: r for r in diagnosis.incident.sources}["logs"]
+    assert logs.status == "error"
+    kept = int(re.match(r"(\d+) lines kept; lines after \S+ are missing: ", logs.message).group(1))
+    assert f"loki at {proxy.url}" in logs.message
+    assert 200 < kept <= 400 and len(diagnosis.logs) == kept  # two pages, less entries read twice at the seam
+    assert {r.source: r for r in diagnosis.incident.sources}["metrics"].status in ("ok", "partial")
+    assert elapsed < 45
 
 
 def test_loki_rate_limited_by_its_own_limit(stack, tmp_path):
