@@ -143,9 +143,7 @@ def _variables(cfg: RulesConfig) -> list:
         .label("cluster")
         .datasource(DATASOURCE)
         .query(f"label_values(broker:up:max, {cfg.cluster_label})")
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .include_all(True)
-        .all_value(".*"),
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED),  # one cluster at a time: the app link names it
         db.QueryVariable("broker")
         .label("broker")
         .datasource(DATASOURCE)
