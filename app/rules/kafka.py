@@ -381,6 +381,17 @@ def alerts(cfg: RulesConfig = DEFAULT) -> list[AlertRule]:
                     value=0,
                     name="no controller",
                 ),
+                AlertCase(
+                    {
+                        _m("kafka_controller_kafkacontroller_activecontrollercount"): "1x50",
+                        'kafka_controller_kafkacontroller_activecontrollercount{broker="1",cluster="c1",'
+                        'instance="127.0.0.1:7071",job="kafka"}': "0x14 1x40",
+                    },
+                    onset=15,
+                    labels={"cluster": "c1"},
+                    value=2,
+                    name="split brain",
+                ),
             ),
         ),
         AlertRule(
