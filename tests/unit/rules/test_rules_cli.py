@@ -32,3 +32,11 @@ def test_bad_window_is_a_usage_error(tmp_path: Path, capsys):
     bundle = make_bundle(tmp_path / "b")
     assert main(["rules", "--bundle", str(bundle), "--from", "yesterday-ish"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_bare_rules_with_a_bundle_prints_the_incident_rules(tmp_path: Path, capsys):
+    bundle = make_bundle(tmp_path / "b")
+    assert main(["rules", "--bundle", str(bundle)]) == 0
+    out = capsys.readouterr().out
+    assert "KafkaIncidentUnderReplicatedPartitions" in out
+    assert yaml.safe_load(out)["groups"]
