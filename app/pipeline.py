@@ -21,13 +21,17 @@ from app.correlate import correlate
 from app.detect import detect_metrics
 from app.model import Finding, Incident, LogEvent, SourceReport, Window
 from app.signals import load_library
-from app.sources.base import LogsResult, MetricsResult, Source, SourceError
+from app.sources.base import LogsResult, MetricsResult, QueryRejected, Source, SourceError
 
 T = TypeVar("T")
 
 
 class UnknownBroker(ValueError):
     """The asked-for broker is not in the source; the message lists the known ones."""
+
+
+class UnknownScope(UnknownBroker):
+    """The asked-for cluster is not in the source (or is ambiguous); the message lists the known ones."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
     timings: dict[str, float] = {}
     try:
         brokers, lookup_error = source.brokers(), None
+    except QueryRejected as exc:
+        # The server works but refuses what was asked (unknown or ambiguous cluster): the user fixes it.
+        raise UnknownScope(str(exc)) from None
     except SourceError as exc:
         # The metrics server is down or slow: go on with the logs, and say what is missing.
         brokers, lookup_error = [], exc

@@ -227,6 +227,13 @@ def detect_layout(
             f"{SOURCE} at {client.url}",
             f"several clusters share this Prometheus ({', '.join(clusters)}); pick one with --cluster",
         )
+    if cluster is not None and clusters and cluster not in clusters:
+        shown = cluster if len(cluster) <= 60 else cluster[:60] + "..."
+        raise QueryRejected(
+            f"{SOURCE} at {client.url}",
+            f"cluster {shown!r} is not in this Prometheus (label {cluster_label}); clusters there: "
+            f"{', '.join(clusters)}; fix --cluster",
+        )
     cluster = cluster or (clusters[0] if clusters else None)
     instance_map = dict(instance_map or {})
     if broker_label == "instance" and not instance_map:

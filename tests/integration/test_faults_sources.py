@@ -212,6 +212,17 @@ def test_loki_429_with_huge_retry_after_recovers_quickly(stack):
     assert elapsed < 60
 
 
+def test_unknown_cluster_is_a_usage_error_listing_the_known_ones(stack):
+    out, elapsed = cli("diagnose", "--prometheus", stack.prometheus_url, "--loki", stack.loki_url,
+                       "--cluster", 'nosuch"}', "--no-llm", budget=60)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (f"error: prometheus at {stack.prometheus_url}: cluster 'nosuch\"}}' is not in this "
+                                  f"Prometheus (label cluster); clusters there: {stack.cluster}; fix --cluster")
+    source = LiveSource(stack.prometheus_url, loki_url=stack.loki_url, cluster="nosuch")
+    with pytest.raises(service.BadRequest, match=f"clusters there: {stack.cluster}"):
+        service.diagnose_window(source, "now-5m", "now")
+
+
 # -- Kafka admin ------------------------------------------------------------------------------
 
 def test_kafka_unreachable_for_admin_view(stack):
