@@ -71,6 +71,11 @@ def cmd_status(_args) -> int:
         return 3
     print(f"stack status: {stack.root}")
     _print_status(stack)
+    state = stack._read_state()
+    for rule_file in state.get("rule_files", []):
+        print(f"  rules loaded  {rule_file}")
+    for warning in state.get("rule_warnings", []):
+        print(f"  WARNING       {warning}")
     return 0 if stack.is_running() else 3
 
 
