@@ -1,6 +1,7 @@
 """`python -m app rules`: regenerate the rule files and dashboards, test them, or fit rules to an incident.
 
 python -m app rules generate [--check]      write (or, with --check, diff) recording_rules/ and grafana/
+    python -m app rules generate --out DIR --runbook-base URL   a copy to deploy, runbook links to URL
 python -m app rules test                    promtool check rules + promtool test rules
 python -m app rules for-incident --bundle B [--from T --to T --broker N] [--out DIR]
 """
@@ -42,7 +43,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="threshold position between normal (0) and observed (1); default 0.5",
     )
     parser.add_argument(
-        "--out", help="for-incident: write incident.rules.yml and incident.rules.test.yml here"
+        "--out",
+        help="for-incident: write incident.rules.yml and incident.rules.test.yml here; "
+        "generate: write a deployable copy under this folder instead of the repository",
+    )
+    parser.add_argument(
+        "--runbook-base",
+        help="generate --out: URL of docs/runbook.md as your team hosts it (runbook_url = <this>#<alert>)",
     )
     return parser
 
@@ -54,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
             "say what to do: rules generate [--check] | rules test | rules for-incident --bundle DIR"
         )
     if action == "generate":
+        if args.out:
+            return _generate_copy(Path(args.out), args.runbook_base)
+        if args.runbook_base:
+            raise UsageError("--runbook-base only applies with --out (the committed files keep repo paths)")
         return _generate(args.check)
     if action == "test":
         return _test()
@@ -76,6 +87,24 @@ def _generate(check: bool) -> int:
         return 0
     for path in generate.write():
         print(f"wrote {path.relative_to(generate.REPO)}")
+    return 0
+
+
+def _generate_copy(out: Path, runbook_base: str | None) -> int:
+    import dataclasses
+
+    from app.rules import generate
+    from app.rules.config import DEFAULT
+
+    if out.resolve() == generate.REPO.resolve():
+        raise UsageError(
+            "--out is for a copy outside the repository; omit it to regenerate the committed files"
+        )
+    cfg = dataclasses.replace(DEFAULT, runbook_base=runbook_base) if runbook_base else DEFAULT
+    if runbook_base and not runbook_base.startswith(("http://", "https://")):
+        raise UsageError(f"--runbook-base {runbook_base!r} should be an http(s) URL of docs/runbook.md")
+    for path in generate.write(out, generate.artefacts(cfg=cfg)):
+        print(f"wrote {path}")
     return 0
 
 

@@ -40,3 +40,21 @@ def test_bare_rules_with_a_bundle_prints_the_incident_rules(tmp_path: Path, caps
     out = capsys.readouterr().out
     assert "KafkaIncidentUnderReplicatedPartitions" in out
     assert yaml.safe_load(out)["groups"]
+
+
+def test_generate_a_deployable_copy_with_hosted_runbook_links(tmp_path: Path):
+    from app.rules import promtool
+
+    base = "https://wiki.example.com/kafka/runbook.md"
+    assert main(["rules", "generate", "--out", str(tmp_path), "--runbook-base", base]) == 0
+    rules = yaml.safe_load((tmp_path / "recording_rules" / "kafka.rules.yml").read_text())
+    urls = [r["annotations"]["runbook_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    assert urls and all(u.startswith(base + "#kafka") for u in urls)
+    result = promtool.test_rules(tmp_path / "recording_rules" / "tests" / "kafka.rules.test.yml")
+    assert result.ok, result.output
+    assert (tmp_path / "grafana" / "dashboards" / "kil-replication.json").exists()
+
+
+def test_runbook_base_must_be_a_url(tmp_path: Path, capsys):
+    assert main(["rules", "generate", "--out", str(tmp_path), "--runbook-base", "runbook.md"]) == 2
+    assert "http(s) URL" in capsys.readouterr().err
