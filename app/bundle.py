@@ -90,7 +90,9 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         if not isinstance(data, dict):
-            raise BundleError(f"manifest is a JSON {type(data).__name__}, not an object; it is not a bundle manifest")
+            raise BundleError(
+                f"manifest is a JSON {type(data).__name__}, not an object; it is not a bundle manifest"
+            )
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise BundleError(
@@ -104,9 +106,13 @@ class Manifest:
         try:
             return cls._parse(data, ts)
         except KeyError as exc:
-            raise BundleError(f"manifest has no {exc.args[0]!r} field; the bundle is damaged, re-record it") from None
+            raise BundleError(
+                f"manifest has no {exc.args[0]!r} field; the bundle is damaged, re-record it"
+            ) from None
         except (TypeError, ValueError, AttributeError) as exc:
-            raise BundleError(f"manifest has a malformed field ({exc}); the bundle is damaged, re-record it") from None
+            raise BundleError(
+                f"manifest has a malformed field ({exc}); the bundle is damaged, re-record it"
+            ) from None
 
     @classmethod
     def _parse(cls, data: dict[str, Any], ts) -> Manifest:
@@ -190,13 +196,19 @@ def read_bundle(path: str | Path) -> Bundle:
         try:
             truth = GroundTruth.from_dict(json.loads(truth_file.read_text()))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BundleError(f"{truth_file}: not a valid ground truth file ({exc}); fix or delete it") from None
-    return Bundle(path=path, manifest=manifest, metrics=metrics, logs=logs, ground_truth=truth, problems=problems)
+            raise BundleError(
+                f"{truth_file}: not a valid ground truth file ({exc}); fix or delete it"
+            ) from None
+    return Bundle(
+        path=path, manifest=manifest, metrics=metrics, logs=logs, ground_truth=truth, problems=problems
+    )
 
 
 def _read_part(file: Path, columns: list[str], empty, part: str, problems: dict[str, str]) -> pd.DataFrame:
     if not file.is_file():
-        problems[part] = f"{file.name} is missing from bundle {file.parent}; copy the whole bundle folder or re-record it"
+        problems[part] = (
+            f"{file.name} is missing from bundle {file.parent}; copy the whole bundle folder or re-record it"
+        )
         return empty()
     try:
         return _read_parquet(file, columns)

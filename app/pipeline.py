@@ -56,7 +56,9 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
         # The metrics server is down or slow: go on with the logs, and say what is missing.
         brokers, lookup_error = [], exc
     if lookup_error is None and broker not in (None, "all") and broker not in brokers:
-        raise UnknownBroker(f"broker {_short(broker)} is not in this cluster; known brokers: {', '.join(brokers) or 'none'}")
+        raise UnknownBroker(
+            f"broker {_short(broker)} is not in this cluster; known brokers: {', '.join(brokers) or 'none'}"
+        )
     window = window or source.default_window()
     if window is None:
         raise ValueError("no window given and the source has no default; pass --from and --to")

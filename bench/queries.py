@@ -73,14 +73,22 @@ def run(prometheus: str, loki: str, start: str, end: str, page_limit: int | None
     }
 
 
+def _detect_counts(by_path: dict[str, int]) -> str:
+    return ", ".join(f"{p} {n}" for p, n in sorted(by_path.items()) if p in DETECT_PROMETHEUS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prometheus", help="default: the running local stack's")
     parser.add_argument("--loki", help="default: the running local stack's")
     parser.add_argument("--from", dest="start", default="now-30m")
     parser.add_argument("--to", dest="end", default="now")
-    parser.add_argument("--page-limit", type=int, action="append",
-                        help="Loki entries per page (repeat to compare; default Loki's 5000)")
+    parser.add_argument(
+        "--page-limit",
+        type=int,
+        action="append",
+        help="Loki entries per page (repeat to compare; default Loki's 5000)",
+    )
     args = parser.parse_args(argv)
     prometheus, loki = args.prometheus, args.loki
     if not (prometheus and loki):
@@ -91,25 +99,46 @@ def main(argv: list[str] | None = None) -> int:
     results = [run(prometheus, loki, args.start, args.end, limit) for limit in (args.page_limit or [None])]
     ok = True
     for r in results:
-        print(f"window {r['window']['from']} .. {r['window']['to']}, brokers {', '.join(r['brokers'])}, "
-              f"{r['seconds']} s")
-        print(f"  Prometheus: {r['prometheus']} requests = {r['range_queries']} range queries for "
-              f"{r['signals_in_profile']} signals (one per signal, all brokers at once; {r['signals_with_data']} "
-              f"had data) + {r['prometheus'] - r['range_queries']} layout detection "
-              f"({', '.join(f'{p} {n}' for p, n in sorted(r['prometheus_by_path'].items()) if p in DETECT_PROMETHEUS)})")
-        print(f"  Loki:       {r['loki']} requests = {r['log_pages']} log pages for {r['log_lines']} lines at "
-              f"{r['page_limit']} per page (least possible {r['expected_pages']}; the rest re-read entries sharing "
-              f"a page's last timestamp) + {r['loki'] - r['log_pages']} label detection")
-        print(f"  target      Prometheus {r['target_prometheus']}, Loki {r['target_loki']}; client counters "
-              f"{r['client_counted']}")
+        print(
+            f"window {r['window']['from']} .. {r['window']['to']}, brokers {', '.join(r['brokers'])}, "
+            f"{r['seconds']} s"
+        )
+        print(
+            f"  Prometheus: {r['prometheus']} requests = {r['range_queries']} range queries for "
+            f"{r['signals_in_profile']} signals (one per signal, all brokers at once; "
+            f"{r['signals_with_data']} "
+            f"had data) + {r['prometheus'] - r['range_queries']} layout detection "
+            f"({_detect_counts(r['prometheus_by_path'])})"
+        )
+        print(
+            f"  Loki:       {r['loki']} requests = {r['log_pages']} log pages for {r['log_lines']} lines at "
+            f"{r['page_limit']} per page (least possible {r['expected_pages']}; "
+            "the rest re-read entries sharing "
+            f"a page's last timestamp) + {r['loki'] - r['log_pages']} label detection"
+        )
+        print(
+            f"  target      Prometheus {r['target_prometheus']}, Loki {r['target_loki']}; client counters "
+            f"{r['client_counted']}"
+        )
         within = r["prometheus"] <= r["target_prometheus"] and r["loki"] <= r["target_loki"]
         print("  " + ("OK: at the target" if within else "OVER the target"))
         ok &= within
     last = results[-1]
-    print(json.dumps({"prometheus": last["prometheus"], "loki": last["loki"],
-                      "target_prometheus": last["target_prometheus"], "target_loki": last["target_loki"],
-                      "range_queries": last["range_queries"], "signals": last["signals_in_profile"],
-                      "log_pages": last["log_pages"], "log_lines": last["log_lines"], "ok": ok}))
+    print(
+        json.dumps(
+            {
+                "prometheus": last["prometheus"],
+                "loki": last["loki"],
+                "target_prometheus": last["target_prometheus"],
+                "target_loki": last["target_loki"],
+                "range_queries": last["range_queries"],
+                "signals": last["signals_in_profile"],
+                "log_pages": last["log_pages"],
+                "log_lines": last["log_lines"],
+                "ok": ok,
+            }
+        )
+    )
     return 0 if ok else 1
 
 

@@ -24,8 +24,16 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-              "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+}
 
 
 class FaultProxy:
@@ -76,7 +84,9 @@ class FaultProxy:
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -158,8 +168,12 @@ class _Handler(BaseHTTPRequestHandler):
                 except OSError:
                     pass
                 return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"}
-        conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=proxy.upstream_timeout)
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"
+        }
+        conn = http.client.HTTPConnection(
+            proxy.upstream_host, proxy.upstream_port, timeout=proxy.upstream_timeout
+        )
         try:
             conn.request(self.command, self.path, body=body, headers=headers)
             upstream = conn.getresponse()
@@ -195,8 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-times", type=int, help="only for the first N requests")
     parser.add_argument("--retry-after", help="Retry-After header value on those answers")
     args = parser.parse_args(argv)
-    proxy = FaultProxy(args.upstream, delay_s=args.delay, status=args.status, status_times=args.status_times,
-                       retry_after=args.retry_after).start(args.port)
+    proxy = FaultProxy(
+        args.upstream,
+        delay_s=args.delay,
+        status=args.status,
+        status_times=args.status_times,
+        retry_after=args.retry_after,
+    ).start(args.port)
     print(f"proxy {proxy.url} -> {args.upstream}", flush=True)
     try:
         while True:

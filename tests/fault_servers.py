@@ -50,8 +50,14 @@ class _Server:
 
     def _spawn(self, argv: list[str]) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=self.workdir, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.workdir,
+                start_new_session=True,
+            )
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -83,8 +89,10 @@ class _Server:
         last = ""
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited while waiting for {what}; log {self.log}:\n"
-                                   + self.log.read_text(errors="replace")[-1500:])
+                raise RuntimeError(
+                    f"{self.name} exited while waiting for {what}; log {self.log}:\n"
+                    + self.log.read_text(errors="replace")[-1500:]
+                )
             try:
                 if probe():
                     return
@@ -113,16 +121,24 @@ class SecondPrometheus(_Server):
         config = self.workdir / "prometheus.yml"
         config.write_text(templates.prometheus_config(self.stack.config, []))
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-        self._spawn([
-            binary, f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1d",
-        ])
+        self._spawn(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=1d",
+            ]
+        )
         self._wait("/-/ready", lambda: requests.get(f"{self.url}/-/ready", timeout=3).ok, 60)
         # A few scrapes of every broker, so there is a window with data to diagnose.
         want = len(self.stack.broker_ids)
         self._wait(
             f"samples from {want} brokers",
-            lambda: len(_instant(self.url, "count_over_time(kafka_server_replicamanager_leadercount[1m]) >= 3")) >= want,
+            lambda: (
+                len(_instant(self.url, "count_over_time(kafka_server_replicamanager_leadercount[1m]) >= 3"))
+                >= want
+            ),
             data_timeout,
         )
         return self
@@ -133,17 +149,26 @@ class LokiFrontend(_Server):
 
     def start(self) -> LokiFrontend:
         from stack import templates
-        from stack.install import artifacts
         from stack.config import StackConfig
+        from stack.install import artifacts
 
         grpc = free_port()
         cfg = dataclasses.replace(StackConfig(), loki_port=self.port, loki_grpc_port=grpc)
         config = self.workdir / "loki-frontend.yaml"
         config.write_text(templates.loki_config(cfg, self.workdir / "data"))
-        self._spawn([str(artifacts().loki), f"-config.file={config}", "-target=query-frontend",
-                     "-querier.max-outstanding-requests-per-tenant=0"])
-        self._wait("the HTTP port", lambda: requests.get(f"{self.url}/loki/api/v1/labels", timeout=3).status_code
-                   == 429, 60)
+        self._spawn(
+            [
+                str(artifacts().loki),
+                f"-config.file={config}",
+                "-target=query-frontend",
+                "-querier.max-outstanding-requests-per-tenant=0",
+            ]
+        )
+        self._wait(
+            "the HTTP port",
+            lambda: requests.get(f"{self.url}/loki/api/v1/labels", timeout=3).status_code == 429,
+            60,
+        )
         return self
 
 

@@ -51,20 +51,40 @@ def cli(*args: str, budget: float) -> tuple[subprocess.CompletedProcess, float]:
     env["PYTHONPATH"] = str(REPO)
     start = time.monotonic()
     try:
-        out = subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
-                             env=env, timeout=budget)
+        out = subprocess.run(
+            [sys.executable, "-m", "app", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=budget,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"`python -m app {' '.join(args)}` still running after {budget:.0f}s: it hangs")
     elapsed = time.monotonic() - start
-    print(f"\n$ python -m app {' '.join(args)}\n  exit {out.returncode} in {elapsed:.1f}s\n  stderr: "
-          + out.stderr.strip().replace("\n", "\n          "))
+    print(
+        f"\n$ python -m app {' '.join(args)}\n  exit {out.returncode} in {elapsed:.1f}s\n  stderr: "
+        + out.stderr.strip().replace("\n", "\n          ")
+    )
     assert "Traceback" not in out.stderr, out.stderr
     return out, elapsed
 
 
 def diagnose_json(prometheus: str, loki: str, budget: float, window: str = "now-10m"):
-    out, elapsed = cli("diagnose", "--prometheus", prometheus, "--loki", loki, "--from", window, "--to", "now",
-                       "--format", "json", budget=budget)
+    out, elapsed = cli(
+        "diagnose",
+        "--prometheus",
+        prometheus,
+        "--loki",
+        loki,
+        "--from",
+        window,
+        "--to",
+        "now",
+        "--format",
+        "json",
+        budget=budget,
+    )
     incident = json.loads(out.stdout) if out.stdout.strip() else None
     return out, incident, elapsed
 
@@ -77,12 +97,15 @@ def timed_service(source: LiveSource, start: str = "now-10m"):
     t0 = time.monotonic()
     diagnosis = service.diagnose_window(source, start, "now")
     elapsed = time.monotonic() - t0
-    print(f"\nservice.diagnose_window: {elapsed:.1f}s; sources: "
-          + "; ".join(f"{r.source} {r.status}: {r.message[:160]}" for r in diagnosis.incident.sources))
+    print(
+        f"\nservice.diagnose_window: {elapsed:.1f}s; sources: "
+        + "; ".join(f"{r.source} {r.status}: {r.message[:160]}" for r in diagnosis.incident.sources)
+    )
     return diagnosis, elapsed
 
 
 # -- Prometheus -------------------------------------------------------------------------------
+
 
 def test_prometheus_stopped_mid_diagnosis(stack, tmp_path):
     """Killed after 4 signal queries: the signals fetched before stay, the report names Prometheus."""
@@ -101,8 +124,10 @@ def test_prometheus_stopped_mid_diagnosis(stack, tmp_path):
     assert metrics["status"] == "error"
     assert f"prometheus at {proxy.url}" in metrics["message"]
     assert "so no data for" in metrics["message"]  # says which signals are missing
-    assert any(line.startswith("warning: metrics:") and f"prometheus at {proxy.url}" in line
-                                    for line in out.stderr.splitlines())
+    assert any(
+        line.startswith("warning: metrics:") and f"prometheus at {proxy.url}" in line
+        for line in out.stderr.splitlines()
+    )
     assert reports(incident)["logs"]["status"] in ("ok", "partial")  # Loki was fine: logs are there
     assert incident["brokers"] == ["1", "2", "3"]
     assert elapsed < 60
@@ -148,6 +173,7 @@ def test_prometheus_slow_queries_only_service_layer(stack):
 
 
 # -- Loki -------------------------------------------------------------------------------------
+
 
 def test_loki_stopped(stack, tmp_path):
     """A real Loki killed before the diagnosis: metrics diagnosis complete, logs reported missing."""
@@ -213,17 +239,29 @@ def test_loki_429_with_huge_retry_after_recovers_quickly(stack):
 
 
 def test_unknown_cluster_is_a_usage_error_listing_the_known_ones(stack):
-    out, elapsed = cli("diagnose", "--prometheus", stack.prometheus_url, "--loki", stack.loki_url,
-                       "--cluster", 'nosuch"}', "--no-llm", budget=60)
+    out, elapsed = cli(
+        "diagnose",
+        "--prometheus",
+        stack.prometheus_url,
+        "--loki",
+        stack.loki_url,
+        "--cluster",
+        'nosuch"}',
+        "--no-llm",
+        budget=60,
+    )
     assert out.returncode == 2
-    assert out.stderr.strip() == (f"error: prometheus at {stack.prometheus_url}: cluster 'nosuch\"}}' is not in this "
-                                  f"Prometheus (label cluster); clusters there: {stack.cluster}; fix --cluster")
+    assert out.stderr.strip() == (
+        f"error: prometheus at {stack.prometheus_url}: cluster 'nosuch\"}}' is not in this "
+        f"Prometheus (label cluster); clusters there: {stack.cluster}; fix --cluster"
+    )
     source = LiveSource(stack.prometheus_url, loki_url=stack.loki_url, cluster="nosuch")
     with pytest.raises(service.BadRequest, match=f"clusters there: {stack.cluster}"):
         service.diagnose_window(source, "now-5m", "now")
 
 
 # -- Kafka admin ------------------------------------------------------------------------------
+
 
 def test_kafka_unreachable_for_admin_view(stack):
     dead = f"127.0.0.1:{free_port()}"
@@ -233,8 +271,18 @@ def test_kafka_unreachable_for_admin_view(stack):
         source.admin_view()
     assert time.monotonic() - t0 < 20
 
-    out, elapsed = cli("check", "--prometheus", stack.prometheus_url, "--loki", stack.loki_url, "--kafka", dead,
-                       "--timeout", "5", budget=60)
+    out, elapsed = cli(
+        "check",
+        "--prometheus",
+        stack.prometheus_url,
+        "--loki",
+        stack.loki_url,
+        "--kafka",
+        dead,
+        "--timeout",
+        "5",
+        budget=60,
+    )
     assert out.returncode == 1
     assert f"Kafka {dead}: FAILED: kafka at {dead}: cannot connect" in out.stdout
     assert "Prometheus" in out.stdout and ": OK" in out.stdout  # what did work is still shown

@@ -30,8 +30,9 @@ def closed_port() -> str:
 
 def cli(*args: str) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert "Traceback" not in out.stderr, out.stderr
     return out, time.monotonic() - start
 
@@ -42,7 +43,10 @@ def test_both_servers_down_cli_partial_result_and_exit_3():
     assert out.returncode == 3
     incident = json.loads(out.stdout)
     by_source = {r["source"]: r for r in incident["sources"]}
-    assert by_source["metrics"]["status"] == "error" and f"prometheus at {prometheus}" in by_source["metrics"]["message"]
+    assert (
+        by_source["metrics"]["status"] == "error"
+        and f"prometheus at {prometheus}" in by_source["metrics"]["message"]
+    )
     assert by_source["logs"]["status"] == "error" and f"loki at {loki}" in by_source["logs"]["message"]
     assert "connection refused" in out.stderr and "is the server running" in out.stderr
     assert "exit code 3" in out.stderr
@@ -89,7 +93,10 @@ def test_streamlit_live_mode_with_unreachable_or_malformed_prometheus():
 
     home = str(REPO / "app" / "ui" / "Home.py")
     dead = closed_port()
-    for url, expect in [(dead, f"prometheus at {dead}: cannot connect"), ("localhost:9090", "must start with http://")]:
+    for url, expect in [
+        (dead, f"prometheus at {dead}: cannot connect"),
+        ("localhost:9090", "must start with http://"),
+    ]:
         app = AppTest.from_file(home, default_timeout=90)
         app.query_params["prometheus"] = url
         app.run()
