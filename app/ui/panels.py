@@ -69,7 +69,11 @@ def source_messages(incident: Incident) -> None:
 
 def summary(incident: Incident) -> None:
     if incident.status == "quiet":
-        st.success(f"Quiet: {incident.summary}")
+        failed = [r.source for r in incident.sources if r.status == "error"]
+        if failed:  # not a clean bill of health: part of the evidence could not be read
+            st.warning(f"Inconclusive ({' and '.join(failed)} could not be read): {incident.summary}")
+        else:
+            st.success(f"Quiet: {incident.summary}")
         return
     started = f" · started at **{iso(incident.started_at)}**" if incident.started_at else ""
     st.error(f"Incident: {incident.summary}{started}")

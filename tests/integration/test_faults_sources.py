@@ -228,6 +228,26 @@ def test_loki_rate_limited_by_its_own_limit(stack, tmp_path):
     assert elapsed < 60 and service_elapsed < 45
 
 
+def test_streamlit_live_page_with_loki_down_shows_the_rest(stack, tmp_path):
+    """The page in live mode: the metrics diagnosis is shown, with an error naming Loki."""
+    from streamlit.testing.v1 import AppTest
+
+    dead = _start_and_kill_loki(tmp_path)
+    app = AppTest.from_file(str(REPO / "app" / "ui" / "Home.py"), default_timeout=120)
+    app.query_params["prometheus"] = stack.prometheus_url
+    app.query_params["loki"] = dead
+    app.query_params["from"] = "now-10m"
+    t0 = time.monotonic()
+    app.run()
+    elapsed = time.monotonic() - t0
+    assert not app.exception, app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert f"logs: loki at {dead}: cannot connect" in errors
+    assert not any(e.value.startswith("metrics:") for e in app.error)
+    assert not any(s.value.startswith("Quiet:") for s in app.success)  # never a green light without logs
+    assert elapsed < 90
+
+
 def test_loki_429_with_huge_retry_after_recovers_quickly(stack):
     """Two 429s saying 'Retry-After: 3600', then the real Loki: complete result, no hour-long sleep."""
     with FaultProxy(stack.loki_url, status=429, status_times=2, retry_after="3600") as proxy:
