@@ -136,5 +136,7 @@ def _reason(exc: Exception) -> str:
     text = str(exc.args[0] if exc.args else exc)
     if "Connection refused" in text:
         return "connection refused"
+    if "RemoteDisconnected" in text or "Connection reset" in text:
+        return "the server closed the connection without answering"
     # urllib3 wraps the root cause several times; its last part is the useful one.
     return text.split("Caused by ")[-1].strip("()'\" ")[:200]
