@@ -39,7 +39,9 @@ def parse_time(text: str | int | float, now: datetime | None = None) -> datetime
         try:
             return now.astimezone(UTC) - timedelta(seconds=int(amount) * _UNITS[unit])
         except OverflowError:
-            raise TimeParseError(f"relative time {raw[:40]!r} reaches before year 1; use a smaller offset") from None
+            raise TimeParseError(
+                f"relative time {raw[:40]!r} reaches before year 1; use a smaller offset"
+            ) from None
     if re.fullmatch(r"-?\d+(\.\d+)?", raw):
         return _from_epoch(float(raw), raw)
     try:

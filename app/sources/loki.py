@@ -153,7 +153,8 @@ class LokiClient:
                     raise
                 # Loki went away (or kept answering 429) mid-pull: keep the pages already read.
                 self.last_failure = exc
-                return out, True, f"lines after {pd.Timestamp(start, unit='ns', tz='UTC').isoformat()} are missing: {exc}"
+                since = pd.Timestamp(start, unit="ns", tz="UTC").isoformat()
+                return out, True, f"lines after {since} are missing: {exc}"
             except QueryRejected as exc:
                 smaller = _server_entry_limit(str(exc))
                 if smaller is None or smaller >= limit:
