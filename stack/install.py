@@ -180,14 +180,21 @@ def install_apt(logs: Path, *, include_browser: bool = True) -> list[str]:
         timeout=APT_TIMEOUT_S,
         env=env,
     )
-    # No recommends: prometheus recommends node-exporter, which would start its own service.
-    _run(
-        ["apt-get", "install", "-y", "--no-install-recommends", *missing],
-        what=f"apt-get install {' '.join(missing)}",
-        log=logs / "apt-install.log",
-        timeout=APT_TIMEOUT_S,
-        env=env,
-    )
+    # Prometheus without recommends (they pull in node-exporter and its service); Chromium with
+    # them (fonts), so pages render in the browser tests as they would for a user.
+    groups = [
+        ([p for p in missing if not _is_test_only(p)], ["--no-install-recommends"]),
+        ([p for p in missing if _is_test_only(p)], []),
+    ]
+    for packages, flags in groups:
+        if packages:
+            _run(
+                ["apt-get", "install", "-y", *flags, *packages],
+                what=f"apt-get install {' '.join(packages)}",
+                log=logs / f"apt-install-{packages[0]}.log",
+                timeout=APT_TIMEOUT_S,
+                env=env,
+            )
     still = [p for p in missing if not shutil.which(APT_PACKAGES[p])]
     if still:
         raise InstallError(
