@@ -203,3 +203,18 @@ def test_a_killed_node_leaves_and_rejoins(real_stack):
     assert real_stack.live_brokers() == [1, 2, 3]
     eventually(lambda: brokers_metric(3), 30, "the lag exporter to report kafka_brokers 3 again")
     real_stack.wait_healthy(timeout=120)
+
+
+def test_a_stopped_node_is_reported_hung_and_resumes(real_stack):
+    node = 1
+    pid = real_stack.node_pid(node)
+    real_stack.stop_node(node, signal.SIGSTOP)
+    try:
+        assert not real_stack.is_node_running(node)
+        assert real_stack.node_pid(node) == pid  # still alive, only stopped
+        states = {s.name: s.state for s in real_stack.status()}
+        assert states[f"kafka-{node}"] == "stopped (SIGSTOP)"
+    finally:
+        real_stack.resume_node(node)
+    assert real_stack.is_node_running(node)
+    real_stack.wait_healthy(timeout=120)
