@@ -23,6 +23,7 @@ from stack import config
 KAFKA_POM = config.PACKAGE_DIR / "kafka" / "pom.xml"
 LOKI_GO_MOD = config.PACKAGE_DIR / "loki" / "go.mod"
 LOKI_GO_SUM = config.PACKAGE_DIR / "loki" / "go.sum"
+GO_FALLBACKS = (Path("/usr/local/go/bin/go"), Path.home() / "go" / "bin" / "go", Path("/usr/lib/go/bin/go"))
 APT_PACKAGES = {"prometheus": "prometheus", "chromium": "chromium", "chromium-driver": "chromedriver"}
 MAVEN_TIMEOUT_S = 900
 GO_BUILD_TIMEOUT_S = 2400
@@ -206,7 +207,10 @@ def install_apt(logs: Path, *, include_browser: bool = True) -> list[str]:
 def install_loki(art: Artifacts, logs: Path) -> bool:
     if art.loki.exists():
         return False
-    go = _require_tool("go", "install Go 1.21+ (https://go.dev/dl or the machine's toolchain)")
+    # The Go toolchain often lives outside the default PATH of non-login shells (CI).
+    go = shutil.which("go") or next((str(p) for p in GO_FALLBACKS if p.exists()), None)
+    if not go:
+        raise InstallError("`go` is not on PATH (nor in /usr/local/go/bin); install Go 1.21+")
     build = config.cache_dir() / "loki-build"
     build.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(LOKI_GO_MOD, build / "go.mod")
