@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     failed = [report for report in incident.sources if report.status == "error"]
     for report in failed:
         print(f"warning: {report.source}: {report.message}", file=sys.stderr)
+    for report in incident.sources:
+        if report.status == "no_data":  # e.g. a window older than the servers' retention
+            print(f"warning: {report.source}: no data in this window: {report.message}", file=sys.stderr)
     if failed:
         print("warning: the result above is partial (" + ", ".join(r.source for r in failed)
               + " missing); exit code 3", file=sys.stderr)

@@ -69,9 +69,9 @@ def source_messages(incident: Incident) -> None:
 
 def summary(incident: Incident) -> None:
     if incident.status == "quiet":
-        failed = [r.source for r in incident.sources if r.status == "error"]
-        if failed:  # not a clean bill of health: part of the evidence could not be read
-            st.warning(f"Inconclusive ({' and '.join(failed)} could not be read): {incident.summary}")
+        failed = [r.source for r in incident.sources if r.status in ("error", "no_data")]
+        if failed:  # not a clean bill of health: part of the evidence could not be read or is empty
+            st.warning(f"Inconclusive (no {' and no '.join(failed)} to check): {incident.summary}")
         else:
             st.success(f"Quiet: {incident.summary}")
         return

@@ -199,10 +199,13 @@ def test_window_outside_the_bundle_says_there_is_no_data(bundle, capsys):
             "2020-01-01T01:00:00Z",
         ]
     )
-    incident = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    incident = json.loads(captured.out)
     assert code == 0
     assert incident["status"] == "quiet"
     assert any("no samples in this window" in m for m in incident["missing"])
+    assert "warning: metrics: no data in this window: the bundle has no samples" in captured.err
+    assert "warning: logs: no data in this window" in captured.err
 
 
 # -- series: gaps, resets, NaN/Inf ------------------------------------------------------------
