@@ -200,7 +200,7 @@ def test_live_mode_on_the_real_stack(browser, real_stack, tmp_path):
     process, url = _start_app(env, tmp_path)
     try:
         page = _open(browser, f"{url}/?broker=all&from=now-10m&to=now")
-        page.wait_for_selector("text=/Incident:|Quiet:/")
+        page.wait_for_selector("text=/Incident:|Quiet:|Inconclusive/")
         page.wait_for_function("() => window.location.search.includes('cluster=')")
         page.get_by_role("tab", name="Now").click()
         page.wait_for_selector("text=Under-replicated partitions")
