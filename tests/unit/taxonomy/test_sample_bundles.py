@@ -36,7 +36,7 @@ EXPECTED: dict[str, list[tuple[str, bool]]] = {
     "slow_follower": [("isr_shrink", False)],
     "under_min_isr": [("under_replicated", False)],
     "log_dir_failure": [("log_dir_failure", False)],
-    "consumer_stalled": [("group_rebalance", False)],
+    "consumer_stalled": [("group_member_expired", False), ("group_rebalance", False)],
 }
 
 
