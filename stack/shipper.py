@@ -36,6 +36,7 @@ BATCH_WAIT_S = 1.0
 MULTILINE_WAIT_S = 1.0
 POLL_S = 0.25
 PUSH_TIMEOUT_S = 10.0
+MAX_QUEUED = 200_000
 FILE_GLOB = "*.log"
 
 
@@ -210,6 +211,12 @@ class Shipper:
     def push(self, force: bool = False) -> None:
         if not self.queue:
             return
+        if len(self.queue) > MAX_QUEUED:
+            # Loki has been unreachable for long: keep the newest entries, say how many were lost.
+            dropped = len(self.queue) - MAX_QUEUED
+            self.queue = self.queue[dropped:]
+            self.queued_bytes = sum(len(line) for _, _, line in self.queue)
+            log.warning("dropped the %d oldest entries while Loki was unreachable", dropped)
         due = (
             force
             or self.queued_bytes >= MAX_BATCH_BYTES
@@ -217,28 +224,42 @@ class Shipper:
         )
         if not due:
             return
+        while self.queue:
+            batch, size = [], 0
+            for item in self.queue:
+                if batch and size + len(item[2]) > MAX_BATCH_BYTES:
+                    break
+                batch.append(item)
+                size += len(item[2])
+            if not self._send(batch):
+                return
+            self.queue = self.queue[len(batch) :]
+            self.queued_bytes -= size
+        self.queued_bytes = 0
+        self._save_positions()
+
+    def _send(self, batch: list[tuple[dict[str, str], int, str]]) -> bool:
+        """POST one batch (at most MAX_BATCH_BYTES of lines); False means keep it and retry later."""
         streams: dict[tuple, dict] = {}
-        for labels, ts, line in self.queue:
+        for labels, ts, line in batch:
             key = tuple(sorted(labels.items()))
             streams.setdefault(key, {"stream": labels, "values": []})["values"].append([str(ts), line])
-        body = {"streams": list(streams.values())}
         try:
-            r = self.session.post(self.loki, json=body, timeout=PUSH_TIMEOUT_S)
+            r = self.session.post(self.loki, json={"streams": list(streams.values())}, timeout=PUSH_TIMEOUT_S)
         except requests.RequestException as exc:
             log.warning(
                 "push to %s failed (%s); keeping %d entries for retry", self.loki, exc, len(self.queue)
             )
             time.sleep(1.0)
-            return
+            return False
         if r.status_code >= 500 or r.status_code == 429:
             log.warning("Loki answered %s: %s; retrying", r.status_code, r.text[:300])
             time.sleep(1.0)
-            return
+            return False
         if r.status_code >= 400:
             # Partial rejects (e.g. an entry Loki considers out of order) are not retried.
             log.warning("Loki rejected part of a batch (%s): %s", r.status_code, r.text[:500])
-        self.queue, self.queued_bytes = [], 0
-        self._save_positions()
+        return True
 
     def run(self) -> None:
         last_discover = 0.0

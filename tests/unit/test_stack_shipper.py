@@ -96,3 +96,25 @@ def test_truncation_restarts_from_the_beginning(tmp_path):
     t.poll(now=1e9)
     t.poll(now=2e9)
     assert [line for _, line in t.take()] == ["[2026-12-04 23:00:01,000] INFO b (a)"]
+
+
+def test_a_backlog_is_pushed_in_bounded_batches_and_kept_on_failure(tmp_path, monkeypatch):
+    from stack import shipper as mod
+
+    cfg = {
+        "loki_url": "http://127.0.0.1:9",
+        "cluster": "c",
+        "nodes": {},
+        "positions": str(tmp_path / "p.json"),
+    }
+    s = mod.Shipper(cfg)
+    labels = {"cluster": "c", "broker": "1", "job": "kafka", "filename": "/x/server.log"}
+    s.queue = [(labels, i, "x" * 1000) for i in range(2500)]
+    s.queued_bytes = 2500 * 1000
+    sizes: list[int] = []
+    outcomes = iter([True, True, False])
+    monkeypatch.setattr(s, "_send", lambda batch: sizes.append(len(batch)) or next(outcomes))
+    s.push(force=True)
+    assert all(n * 1000 <= mod.MAX_BATCH_BYTES for n in sizes)
+    assert len(s.queue) == 2500 - sizes[0] - sizes[1]  # the failed batch stays queued
+    assert s.queue[0][1] == sizes[0] + sizes[1]
