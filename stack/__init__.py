@@ -28,6 +28,12 @@ What runs (default ports; each can be changed, see stack.config):
 
 State: <STACK_DIR or repo/.stack>/run/state.json plus one folder per component.
 
+Measured here (2 cores, shared with other work; `python bench/stack_startup.py` re-measures):
+install cold 7.2 min (Maven 17 s, agent 5 s, Loki module download + build 6.8 min under load),
+warm 0.1-0.5 s; `up` to healthy 12-22 s (37-45 s while the machine was saturated); `down` 6 s;
+memory about 1.3-1.5 GiB RSS (each broker 350-470 MiB with a 512 MiB heap, Prometheus and Loki
+about 70 MiB each, lag exporter 40 MiB, shipper 32 MiB).
+
 Python API (everything else in the package is internal):
 
     from stack import Stack, StackError, StackNotRunning, versions
