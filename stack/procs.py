@@ -49,7 +49,11 @@ def spawn(argv: list[str], *, log: Path, env: dict[str, str] | None = None, cwd:
             start_new_session=True,
         )
     _children[child.pid] = child
-    return Proc(pid=child.pid, create_time=psutil.Process(child.pid).create_time())
+    try:
+        created = psutil.Process(child.pid).create_time()
+    except psutil.Error:
+        created = 0.0  # exited at once; callers see it as not alive and report its log
+    return Proc(pid=child.pid, create_time=created)
 
 
 def _reap(pid: int) -> None:
