@@ -184,29 +184,59 @@ class KafkaAdmin:
                 if self._factory:
                     self._client = self._factory()
                 else:
-                    from kafka import KafkaAdminClient
-
-                    self._client = KafkaAdminClient(
-                        bootstrap_servers=self.bootstrap.split(","),
-                        client_id="kafka-incident-lens",
-                        request_timeout_ms=ms,
-                        bootstrap_timeout_ms=ms,
-                    )
+                    self._client = self._connect(ms)
             except Exception as exc:  # kafka-python raises several unrelated types here
                 raise SourceUnavailable(
                     f"{SOURCE} at {self.bootstrap}", f"cannot connect ({_describe(exc)})"
                 ) from None
         return self._client
 
-    def _call(self, what: str, fn, *args, **kwargs):
+    def _connect(self, ms: int):
+        """All bootstrap servers at once; if that fails, each alone with a share of the time.
+
+        A broker that accepts connections but never answers (hung, SIGSTOPped) can eat the whole
+        bootstrap timeout when it is tried first, although the other brokers are fine.
+        """
+        from kafka import KafkaAdminClient
+
+        servers = [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+        def connect(hosts: list[str], bootstrap_ms: int):
+            return KafkaAdminClient(
+                bootstrap_servers=hosts,
+                client_id="kafka-incident-lens",
+                request_timeout_ms=ms,
+                bootstrap_timeout_ms=bootstrap_ms,
+            )
+
+        if len(servers) < 2:
+            return connect(servers, ms)
         try:
-            return fn(*args, **kwargs)
-        except SourceUnavailable:
-            raise
-        except Exception as exc:
-            raise SourceUnavailable(
-                f"{SOURCE} at {self.bootstrap}", f"{what} failed ({_describe(exc)})"
-            ) from None
+            return connect(servers, ms // 2)
+        except Exception as first:  # kafka-python raises several unrelated types here
+            share = max(1000, ms // (2 * len(servers)))
+            for server in servers[1:] + servers[:1]:
+                try:
+                    return connect([server], share)
+                except Exception:  # noqa: S112 - the next server may answer
+                    continue
+            raise first
+
+    def _call(self, what: str, fn, *args, retry: bool = True, **kwargs):
+        for attempt in (1, 2) if retry else (2,):
+            try:
+                return fn(*args, **kwargs)
+            except SourceUnavailable:
+                raise
+            except Exception as exc:
+                # A timed-out request most likely went to a hung broker; the client sends the
+                # retry to the least loaded node, which is then another one. Retry once.
+                if attempt == 1 and "Time" in type(exc).__name__:
+                    continue
+                raise SourceUnavailable(
+                    f"{SOURCE} at {self.bootstrap}", f"{what} failed ({_describe(exc)})"
+                ) from None
+        raise AssertionError("unreachable")
 
     def view(self, groups: bool = True) -> AdminView:
         admin = self._admin()
@@ -226,7 +256,7 @@ class KafkaAdmin:
         from kafka import TopicPartition
         from kafka.admin import OffsetSpec
 
-        listed = self._call("list groups", admin.list_groups)
+        listed = self._call("list groups", admin.list_groups, retry=False)
         names = sorted(
             {str(g.get("group_id", g.get("group"))) if isinstance(g, Mapping) else str(g[0]) for g in listed}
         )

@@ -324,6 +324,31 @@ def test_dead_bootstrap_node_before_live_ones(stack):
     assert time.monotonic() - t0 < 30
 
 
+def test_hung_broker_first_in_bootstrap_list(stack):
+    """Broker 1 SIGSTOPped (accepts connections, never answers), listed first: the view still comes."""
+    import signal
+
+    victim = stack.broker_ids[0]
+    stack.stop_node(victim, signal.SIGSTOP)
+    try:
+        source = LiveSource(stack.prometheus_url, bootstrap_servers=stack.bootstrap_servers, timeout=5)
+        t0 = time.monotonic()
+        try:
+            view = source.admin_view(groups=True)
+        finally:
+            source.admin.close()
+        elapsed = time.monotonic() - t0
+        print(f"\nadmin view with broker {victim} hung: {elapsed:.1f}s; problems: {view.problems}")
+    finally:
+        stack.resume_node(victim)
+        deadline = time.monotonic() + 120
+        while victim not in stack.live_brokers() and time.monotonic() < deadline:
+            time.sleep(1)
+    assert {"2", "3"} <= {b.id for b in view.brokers}
+    assert view.cluster_id
+    assert elapsed < 5 * 8  # bootstrap fallback + one retried call + group listing, each bounded
+
+
 def _start_and_kill_loki(tmp_path: Path) -> str:
     """A real Loki on a free port, ready, then SIGKILLed: connections are refused from then on."""
     import dataclasses
