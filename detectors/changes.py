@@ -40,6 +40,7 @@ MIN_RELATIVE = 0.1
 # (JMX quantile reservoirs, rate() over a short range); levels and gauges move by less.
 MIN_RELATIVE_BY_KIND = {"latency": 0.5, "rate": 0.25, "counter": 0.25}
 MIN_JUMP = 0.7
+OUTLIER_NOISE = 16.0  # a point this many noise units off its neighbourhood median is replaced
 TRANSIENT_POINTS = 6  # a regime this short that returns to where it came from is a blip
 TRANSIENT_FACTOR = 0.5
 BASELINE_SHARE = 0.1  # a first regime shorter than this share of the window lowers the score
@@ -106,6 +107,8 @@ def change_points(
 
     if min_relative is None:
         min_relative = MIN_RELATIVE_BY_KIND.get(kind, MIN_RELATIVE)
+    if kind != "level":
+        signal = _clip_outliers(signal, OUTLIER_NOISE)
     breaks, gains, pen = _search(signal, penalty, min_size, max_points, min_jump)
     out = []
     edges = [0, *breaks, len(values)]
@@ -141,6 +144,25 @@ def change_points(
             )
         )
     return out
+
+
+def _clip_outliers(signal: np.ndarray, limit: float) -> np.ndarray:
+    """Replace isolated wild points (a backlog drained in one scrape) before the search.
+
+    A Hampel filter: a point further than `limit` robust noise units from the median of its
+    5-point neighbourhood takes that median. One huge point otherwise dominates the
+    series' spread, and with it the penalty and the minimum jump, hiding the real
+    regimes. Runs of three or more points (a regime of min_size) and ramps are kept,
+    since their neighbourhood median moves with them; levels are exempt (the caller).
+    """
+    if len(signal) < 8:
+        return signal
+    local = pd.Series(signal).rolling(5, center=True, min_periods=1).median().to_numpy()
+    noise = noise_sigma(signal)
+    if not (np.isfinite(noise) and noise > 0):
+        return signal
+    wild = np.abs(signal - local) > limit * noise
+    return np.where(wild, local, signal) if wild.any() else signal
 
 
 def _transient(signal: np.ndarray, edges: list[int], k: int) -> bool:

@@ -270,3 +270,13 @@ def test_a_short_excursion_that_comes_back_is_a_blip_for_rates_but_news_for_leve
     assert len(detectors.change_points(pd.Series(growth), kind="rate")) == 2
     urp = np.r_[np.zeros(40), np.full(2, 4.0), np.zeros(40)]
     assert [cp.at for cp in reported(pd.Series(urp), kind="level")] == [40, 42]
+
+
+def test_a_stalled_consumer_is_found_although_the_backlog_drains_in_one_scrape():
+    # Lag grows by ~40 per 5 s scrape for 100 s, then the consumer drains it all at once:
+    # the slope series has one huge negative point, which must not hide the ramp.
+    rng = np.random.default_rng(19)
+    lag = np.r_[rng.integers(0, 20, 30), 20 + 40 * np.arange(1, 21), rng.integers(0, 20, 47)].astype(float)
+    series = pd.Series(lag, index=pd.date_range("2026-01-01", periods=97, freq="5s"))
+    found = reported(series, kind="lag")
+    assert found and abs(series.index.get_loc(found[0].at) - 30) <= 2 and found[0].direction == "up"
