@@ -1,11 +1,17 @@
 """End-to-end diagnosis speed and memory, without an LLM, on long windows.
 
 How the long bundles are made: a recorded real bundle (default: the first sample with ground
-truth) is resampled to 15 s and tiled to the wanted length, with Gaussian noise of 2% of each
-series' own spread added so no two tiles are identical; the fault therefore repeats once per
-tile, which is the hard case (many change points). Library signals the seed lacks get a noisy
-level series so every library signal is present. Log lines are the seed's lines tiled with their
-`[yyyy-MM-dd HH:mm:ss,SSS]` prefix rewritten to the new time, up to 200,000 lines per 24 h.
+truth) is put on its own common scrape grid and each seed sample becomes one 15 s step (the
+recording is stretched by 15 s / its step, so the seed's 8 min at 5 s make a 24.5 min tile).
+Tiles are mirrored (forward, backward, forward...), so no series jumps at a join: the recording
+ends in another state than it starts (leaders moved, the epoch rose), and plain repetition would
+add one artificial step per series per join. The fault therefore shows once per tile, which is the
+hard case (many real change points). Gaussian noise of 2% of each series' own spread is added to
+continuous kinds so no two tiles are identical; states and counts (kinds state and level) and
+constant series stay exact, as a scrape gives them. Library signals the seed lacks get a constant
+level. Log lines are the seed's lines in their own order in every tile (a log cannot be mirrored),
+stretched like the metrics, thinned at random to 200,000 lines per 24 h, with their own timestamp
+(`[yyyy-MM-dd HH:mm:ss,SSS]` log4j or `[yyyy-MM-ddTHH:mm:ss.SSS+0000]` GC) rewritten to the new time.
 
 Each window runs in a fresh child process so its peak RSS is its own. Printed: wall time per
 stage, total, peak RSS, and the ratio of the total to the time it takes only to read the
@@ -39,6 +45,7 @@ from app.model import Window  # noqa: E402
 STEP_S = 15
 LOG_LINES_PER_DAY = 200_000
 TS_PREFIX = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}\]")
+ISO_PREFIX = re.compile(r"^\[\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}\]")
 WINDOWS = {"1h": 1, "6h": 6, "24h": 24, "7d": 24 * 7}
 
 
@@ -55,37 +62,48 @@ def make_long_bundle(seed: Path, hours: float, out: Path, rng_seed: int = 1) -> 
 
     rng = np.random.default_rng(rng_seed)
     data = read_bundle(seed)
+    library = load_library()
+    kinds = library.kinds()
     start = data.manifest.window.start
     end = start + timedelta(hours=hours)
     grid = pd.date_range(start, end, freq=f"{STEP_S}s", tz="UTC", inclusive="left")
     brokers = data.manifest.brokers
+    # One common seed grid, so every series has the same tile (a scrape gap stays a gap at the
+    # same place) and the fault sits at the same offset in all of them.
+    seed_step = float(data.manifest.step_seconds or STEP_S)
+    t0 = data.metrics["ts"].min()
+    slot = np.rint((data.metrics["ts"] - t0).dt.total_seconds().to_numpy() / seed_step).astype(int)
+    n_slots = int(slot.max()) + 1
+    index = _mirror_index(n_slots, len(grid))
     rows = []
     present = set()
-    for (signal, broker, labels), group in data.metrics.groupby(["signal", "broker", "labels"], dropna=False):
+    frame = data.metrics.assign(_slot=slot)
+    for (signal, broker, labels), group in frame.groupby(["signal", "broker", "labels"], dropna=False):
         present.add(signal)
-        values = group.sort_values("ts")["value"].to_numpy(dtype=float)
-        if len(values) == 0:
+        seed_values = np.full(n_slots, np.nan)
+        seed_values[group["_slot"].to_numpy()] = group["value"].to_numpy(dtype=float)
+        tiled = seed_values[index]
+        keep = ~np.isnan(tiled)
+        if not keep.any():
             continue
-        tiled = np.resize(values, len(grid))
-        spread = np.nanstd(values) or abs(np.nanmean(values)) * 0.01 or 1e-3
-        tiled = tiled + rng.normal(0.0, 0.02 * spread, len(grid))
+        tiled = tiled + _noise(rng, kinds.get(str(signal), "gauge"), group["value"].to_numpy(dtype=float), len(grid))
         rows.append(
             pd.DataFrame(
                 {
-                    "ts": grid,
+                    "ts": grid[keep],
                     "signal": signal,
                     "broker": broker,
                     "labels": labels,
-                    "value": tiled,
+                    "value": tiled[keep],
                     "query": group["query"].iloc[0],
                 }
             )
         )
-    for signal in load_library().ids():
+    for signal in library.ids():
         if signal in present:
             continue
         for broker in brokers:
-            level = rng.uniform(1, 100)
+            level = float(rng.integers(1, 100))
             rows.append(
                 pd.DataFrame(
                     {
@@ -93,29 +111,32 @@ def make_long_bundle(seed: Path, hours: float, out: Path, rng_seed: int = 1) -> 
                         "signal": signal,
                         "broker": broker,
                         "labels": "{}",
-                        "value": level + rng.normal(0, level * 0.02, len(grid)),
+                        "value": level + _noise(rng, kinds.get(signal, "gauge"), np.array([0.0, level]), len(grid)),
                         "query": "",
                     }
                 )
             )
     metrics = pd.concat(rows, ignore_index=True)
 
-    seed_logs = data.logs.sort_values("ts").reset_index(drop=True)
+    # Logs follow the metrics' tiles: a tile lasts n_slots steps of STEP_S (the seed stretched by
+    # STEP_S / seed_step). Every tile holds the seed's lines in their own order (a log cannot be
+    # read backwards); lines are thinned at random to LOG_LINES_PER_DAY.
+    seed_logs = data.logs.sort_values("ts", kind="stable").reset_index(drop=True)
+    stretch = STEP_S / seed_step
+    offset_s = (seed_logs["ts"] - t0).dt.total_seconds().to_numpy() * stretch
+    tile_s = n_slots * STEP_S
+    reps = int(np.ceil(hours * 3600 / tile_s))
     wanted = int(LOG_LINES_PER_DAY * hours / 24)
-    seed_span = (seed_logs["ts"].max() - seed_logs["ts"].min()).total_seconds() or 1.0
-    reps = max(1, int(np.ceil(wanted / max(1, len(seed_logs)))))
+    keep_share = min(1.0, wanted / max(1, reps * len(seed_logs)))
     frames = []
-    tile_s = (hours * 3600) / reps
     for rep in range(reps):
-        shifted = seed_logs.copy()
-        relative = (shifted["ts"] - seed_logs["ts"].min()).dt.total_seconds() * (tile_s / seed_span)
-        shifted["ts"] = pd.Timestamp(start) + pd.to_timedelta(rep * tile_s + relative, unit="s")
-        frames.append(shifted)
-    logs = pd.concat(frames, ignore_index=True).head(wanted)
-    logs["line"] = [
-        TS_PREFIX.sub(f"[{ts:%Y-%m-%d %H:%M:%S},{ts.microsecond // 1000:03d}]", line, count=1)
-        for ts, line in zip(logs["ts"], logs["line"], strict=True)
-    ]
+        at = rep * tile_s + offset_s
+        mask = (at >= 0) & (at < hours * 3600) & (rng.random(len(seed_logs)) < keep_share)
+        part = seed_logs[mask].copy()
+        part["ts"] = pd.Timestamp(start) + pd.to_timedelta(at[mask], unit="s")
+        frames.append(part)
+    logs = pd.concat(frames, ignore_index=True)
+    logs["line"] = [_restamp(line, ts) for ts, line in zip(logs["ts"], logs["line"], strict=True)]
     manifest = Manifest(
         cluster=data.manifest.cluster,
         brokers=brokers,
@@ -127,6 +148,31 @@ def make_long_bundle(seed: Path, hours: float, out: Path, rng_seed: int = 1) -> 
         notes=f"bench/diagnose.py: {seed.name} tiled to {hours} h with 2% noise",
     )
     return write_bundle(out, manifest, metrics, logs, None)
+
+
+def _mirror_index(n: int, length: int) -> np.ndarray:
+    """Seed positions for `length` points: 0..n-1, n-2..1, 0..n-1, ... (no step at the joins)."""
+    period = np.concatenate([np.arange(n), np.arange(n - 2, 0, -1)]) if n > 2 else np.arange(n)
+    return np.resize(period, length)
+
+
+def _noise(rng: np.random.Generator, kind: str, values: np.ndarray, n: int) -> np.ndarray:
+    """2% of the series' own spread; none for discrete kinds (states, counts) or constant series."""
+    spread = float(np.nanstd(values)) if len(values) else 0.0
+    if kind in ("state", "level") or not np.isfinite(spread) or spread == 0:
+        return np.zeros(n)
+    return rng.normal(0.0, 0.02 * spread, n)
+
+
+def _restamp(line: str, ts: pd.Timestamp) -> str:
+    """Rewrite the line's own timestamp (log4j or JVM unified-logging layout) to its new time."""
+    ms = ts.microsecond // 1000
+    if line.startswith("[") and len(line) > 24 and line[11] == " ":
+        return f"[{ts:%Y-%m-%d %H:%M:%S},{ms:03d}]" + line[24:] if TS_PREFIX.match(line) else line
+    match = ISO_PREFIX.match(line)
+    if match:
+        return f"[{ts:%Y-%m-%dT%H:%M:%S}.{ms:03d}+0000]" + line[match.end():]
+    return line
 
 
 def run_child(bundle: Path) -> dict:
