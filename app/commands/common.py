@@ -21,6 +21,10 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prometheus", help="Prometheus base URL for live mode (e.g. http://127.0.0.1:9090)")
     parser.add_argument("--loki", help="Loki base URL (live mode)")
     parser.add_argument("--cluster", help="cluster label value (live mode; default: detected)")
+    parser.add_argument(
+        "--timeout", type=float, default=15.0,
+        help="seconds per request to Prometheus/Loki (live mode; default 15)",
+    )
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +43,9 @@ def open_source(args: argparse.Namespace) -> Source:
     from app.sources.live import LiveSource
 
     try:
-        return LiveSource(args.prometheus, loki_url=args.loki, cluster=args.cluster)
+        return LiveSource(
+            args.prometheus, loki_url=args.loki, cluster=args.cluster, timeout=args.timeout
+        )
     except ValueError as exc:  # a URL without http:// and the like
         raise UsageError(str(exc)) from None
 

@@ -82,14 +82,14 @@ def get_json(
             response = session.get(url, params=params, timeout=timeout)
     except requests.Timeout:
         raise SourceUnavailable(
-            source, f"no answer from {url} within {timeout:g} s (timed out)", query
+            source, _timed_out(url, timeout), query
         ) from None
     except requests.exceptions.RetryError as exc:
         raise SourceUnavailable(source, f"{url} kept failing after retries ({_reason(exc)})", query) from None
     except requests.ConnectionError as exc:
         if "timed out" in str(exc) or "Timeout" in str(exc):
             raise SourceUnavailable(
-                source, f"no answer from {url} within {timeout:g} s (timed out)", query
+                source, _timed_out(url, timeout), query
             ) from None
         raise SourceUnavailable(
             source,
@@ -140,3 +140,10 @@ def _reason(exc: Exception) -> str:
         return "the server closed the connection without answering"
     # urllib3 wraps the root cause several times; its last part is the useful one.
     return text.split("Caused by ")[-1].strip("()'\" ")[:200]
+
+
+def _timed_out(url: str, timeout: float) -> str:
+    return (
+        f"no answer from {url} within {timeout:g} s (timed out); "
+        "a longer --timeout or a shorter window may help"
+    )

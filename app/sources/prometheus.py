@@ -336,7 +336,10 @@ def _report(
 ) -> SourceReport:
     missing = []
     if lost:
-        missing.append(f"{down} -- so no data for {len(lost)} signals: " + ", ".join(lost))
+        said = str(down)
+        if down is not None and down.query:
+            said = said.replace(f" (query: {down.query})", "")
+        missing.append(f"{said} -- so no data for {len(lost)} signals: " + ", ".join(lost))
     if empty:
         missing.append("no data for " + ", ".join(empty))
     if failed:
