@@ -86,7 +86,8 @@ def make_long_bundle(seed: Path, hours: float, out: Path, rng_seed: int = 1) -> 
         keep = ~np.isnan(tiled)
         if not keep.any():
             continue
-        tiled = tiled + _noise(rng, kinds.get(str(signal), "gauge"), group["value"].to_numpy(dtype=float), len(grid))
+        kind = kinds.get(str(signal), "gauge")
+        tiled = tiled + _noise(rng, kind, group["value"].to_numpy(dtype=float), len(grid))
         rows.append(
             pd.DataFrame(
                 {
@@ -111,7 +112,7 @@ def make_long_bundle(seed: Path, hours: float, out: Path, rng_seed: int = 1) -> 
                         "signal": signal,
                         "broker": broker,
                         "labels": "{}",
-                        "value": level + _noise(rng, kinds.get(signal, "gauge"), np.array([0.0, level]), len(grid)),
+                        "value": level,
                         "query": "",
                     }
                 )
@@ -171,7 +172,7 @@ def _restamp(line: str, ts: pd.Timestamp) -> str:
         return f"[{ts:%Y-%m-%d %H:%M:%S},{ms:03d}]" + line[24:] if TS_PREFIX.match(line) else line
     match = ISO_PREFIX.match(line)
     if match:
-        return f"[{ts:%Y-%m-%dT%H:%M:%S}.{ms:03d}+0000]" + line[match.end():]
+        return f"[{ts:%Y-%m-%dT%H:%M:%S}.{ms:03d}+0000]" + line[match.end() :]
     return line
 
 
