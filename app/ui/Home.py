@@ -13,7 +13,7 @@ from app.samples import sample_bundles
 from app.service import BadRequest
 from app.sources.base import SourceError
 from app.ui import panels
-from app.ui.state import LiveSettings, bundle_brokers, bundle_diagnosis, live_brokers, live_diagnosis
+from app.ui.state import LiveSettings, bundle_diagnosis, live_diagnosis
 
 st.set_page_config(page_title="Kafka Incident Lens", layout="wide")
 st.title("Kafka Incident Lens")
@@ -22,36 +22,7 @@ params = st.query_params
 env_live = LiveSettings.from_environment()
 bundles = sample_bundles()
 
-modes = ["Recorded incidents", "Live servers"]
-default_mode = 1 if (env_live or "prometheus" in params) and "bundle" not in params else 0
-mode = st.sidebar.radio("Data", modes, index=default_mode, horizontal=True)
-
-settings: LiveSettings | None = None
-chosen: str | None = None
-if mode == modes[0]:
-    if not bundles:
-        st.error(
-            "No sample bundles under samples/. "
-            "Record one with `python -m stack record quiet --out samples/quiet`."
-        )
-        st.stop()
-    names = list(bundles)
-    wanted = params.get("bundle")
-    chosen = st.sidebar.selectbox(
-        "Recorded incident", names, index=names.index(wanted) if wanted in names else 0
-    )
-    brokers, cluster = bundle_brokers(str(bundles[chosen]))
-else:
-    settings = panels.live_settings_form(env_live, params)
-    if settings is None:
-        st.info("Enter a Prometheus URL in the sidebar (or set PROMETHEUS_URL) to diagnose live servers.")
-        st.stop()
-    cluster = settings.cluster or "detected"
-    try:
-        brokers = live_brokers(settings)
-    except (SourceError, ValueError) as exc:  # ValueError: a URL without http:// and the like
-        st.error(f"Cannot list brokers: {exc}")
-        st.stop()
+chosen, settings, brokers = panels.choose_source(params, env_live, bundles)
 
 broker_options = ["all", *brokers]
 wanted_broker = params.get("broker", "all")

@@ -20,7 +20,7 @@ from app.pipeline import Diagnosis
 from app.sources.base import SourceError
 from app.ui import state
 from app.ui.charts import Mark, signal_figure, timeline_figure
-from app.ui.state import LiveSettings
+from app.ui.state import LiveSettings, bundle_brokers, live_brokers
 
 
 def live_settings_form(env: LiveSettings | None, params) -> LiveSettings | None:
@@ -54,6 +54,40 @@ def live_settings_form(env: LiveSettings | None, params) -> LiveSettings | None:
 
 
 BadRequestError = service.BadRequest
+
+
+def choose_source(params, env_live: LiveSettings | None, bundles: dict[str, Path]):
+    """Sidebar: a recorded bundle or live servers; returns (bundle name, live settings, broker ids)."""
+    modes = ["Recorded incidents", "Live servers"]
+    default_mode = 1 if (env_live or "prometheus" in params) and "bundle" not in params else 0
+    mode = st.sidebar.radio("Data", modes, index=default_mode, horizontal=True)
+
+    settings: LiveSettings | None = None
+    chosen: str | None = None
+    if mode == modes[0]:
+        if not bundles:
+            st.error(
+                "No sample bundles under samples/. "
+                "Record one with `python -m stack record quiet --out samples/quiet`."
+            )
+            st.stop()
+        names = list(bundles)
+        wanted = params.get("bundle")
+        chosen = st.sidebar.selectbox(
+            "Recorded incident", names, index=names.index(wanted) if wanted in names else 0
+        )
+        brokers, _ = bundle_brokers(str(bundles[chosen]))
+    else:
+        settings = live_settings_form(env_live, params)
+        if settings is None:
+            st.info("Enter a Prometheus URL in the sidebar (or set PROMETHEUS_URL) to diagnose live servers.")
+            st.stop()
+        try:
+            brokers = live_brokers(settings)
+        except (SourceError, ValueError) as exc:  # ValueError: a URL without http:// and the like
+            st.error(f"Cannot list brokers: {exc}")
+            st.stop()
+    return chosen, settings, brokers
 
 
 def source_messages(incident: Incident) -> None:
