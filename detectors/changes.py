@@ -250,8 +250,10 @@ def _line_sse(y: np.ndarray) -> float:
     x = np.arange(len(y), dtype=float)
     x -= x.mean()
     yc = y - y.mean()
-    sxx = float(x @ x)
-    return max(0.0, float(yc @ yc) - (float(x @ yc) ** 2 / sxx if sxx > 0 else 0.0))
+    # Plain sums, not BLAS dot products: on a busy 2-core box BLAS threads cost milliseconds.
+    sxx = float(np.sum(x * x))
+    sxy = float(np.sum(x * yc))
+    return max(0.0, float(np.sum(yc * yc)) - (sxy**2 / sxx if sxx > 0 else 0.0))
 
 
 def _mean(values: np.ndarray) -> float:
