@@ -8,7 +8,7 @@ verifies it; and what to do about it. Unknown keys are rejected so a typo in the
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -152,7 +152,12 @@ class Pack(_Strict):
 
     def roles_of(self, signal: str) -> frozenset[str]:
         """The roles a signal id plays, plus the id itself (so rules may name raw ids)."""
-        return _roles(tuple(sorted(self.signals.items())), signal)
+        return _roles(self._signal_items, signal)
+
+    @cached_property
+    def _signal_items(self) -> tuple[tuple[str, str], ...]:
+        # Sorted once per pack: roles_of runs for every (rule, culprit, symptom, observation).
+        return tuple(sorted(self.signals.items()))
 
 
 @cache
