@@ -245,6 +245,32 @@ def test_gaps_resets_nan_and_inf_are_handled_and_never_leak_into_json(bundle):
             assert entry[key] is None or math.isfinite(entry[key])
 
 
+def test_broker_restart_that_changes_labels_splits_series_without_harm(bundle):
+    """After a restart the broker's series carry a new `instance`: two series, one broker."""
+
+    def relabel(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        late = frame["ts"] > frame["ts"].min() + pd.Timedelta(minutes=10)
+        for broker in ("1", "3"):
+            rows = late & (frame["broker"] == broker)
+            labels = frame.loc[rows, "labels"].map(json.loads)
+            new = labels.map(lambda tags: json.dumps({**tags, "instance": "10.0.0.99:7071"}, sort_keys=True))
+            frame.loc[rows, "labels"] = new.astype(frame["labels"].dtype)
+        return frame
+
+    source = _with_metrics(bundle, relabel)
+    before = read_bundle(bundle).metrics
+    one = source.bundle.metrics["broker"] == "1"
+    assert (
+        source.bundle.metrics[one]["labels"].nunique() > before[before["broker"] == "1"]["labels"].nunique()
+    )
+    diagnosis = service.diagnose_window(source)
+    assert diagnosis.incident.status == "incident"
+    assert diagnosis.incident.hypotheses[0].brokers == ["2"]  # the relabelled healthy brokers are not blamed
+    snapshot = service.metric_snapshot(source, broker="1")
+    assert {entry["broker"] for entry in snapshot["signals"]} == {"1"}
+
+
 # -- hostile log lines through classify -> correlate -> note ----------------------------------
 
 HOSTILE_LINES = [
