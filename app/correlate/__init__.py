@@ -23,6 +23,7 @@ from app.correlate.observe import (
     log_bursts,
     log_silences,
     metric_gaps,
+    refine_onsets,
 )
 from app.correlate.queries import logql, promql, signals_for
 from app.correlate.rules import Pack, RulesError, load_pack
@@ -42,7 +43,7 @@ def observe(
 ) -> list[Observation]:
     """Everything the rules can match, in a deterministic order."""
     s = pack.scoring
-    obs = from_findings(findings, s.finding_threshold, own_bursts=bool(events))
+    obs = refine_onsets(from_findings(findings, s.finding_threshold, own_bursts=bool(events)), metrics)
     obs += log_bursts(
         events,
         window.start,
@@ -101,7 +102,8 @@ def correlate(
 
     kept = [(c, p) for c, p in ranked if p >= 0.05][: pack.scoring.max_hypotheses]
     evidence, ids = _evidence(pack, kept, observations, cluster, available)
-    hypotheses = [_hypothesis(pack, c, p, ids, cluster, available, events) for c, p in kept]
+    firsts = _first_lines(events)
+    hypotheses = [_hypothesis(pack, c, p, ids, cluster, available, events, firsts) for c, p in kept]
     top = kept[0][0]
     missing += _missing_signals(pack, top, available)
     return Incident(
@@ -238,6 +240,7 @@ def _hypothesis(
     cluster: str,
     available: dict[str, str],
     events: list[LogEvent],
+    firsts: dict[str, dict[str | None, tuple]] | None = None,
 ) -> Hypothesis:
     evidence = sorted({ids[o.sort_key()] for o in c.observations}, key=lambda e: int(e[1:]))
     seen = [m.symptom.id for m in c.matches if not m.symptom.contradicts]
@@ -249,7 +252,7 @@ def _hypothesis(
         text += f" Against: {', '.join(against)}."
     if c.first_mover:
         text += f" Broker {c.broker} changed before any other broker."
-    samples = _samples(events, c.broker)
+    samples = _samples(events, c.broker, firsts)
     verification: list[str] = []
     for v in c.rule.verification:
         target = c.broker if v.broker == "culprit" else None
@@ -279,11 +282,30 @@ def _hypothesis(
     )
 
 
-def _samples(events: list[LogEvent], broker: str | None) -> dict[str, str]:
-    """One line per event class, preferring the culprit's own stream (for its LogQL filter)."""
+def _samples(
+    events: list[LogEvent], broker: str | None, firsts: dict[str, dict[str | None, tuple]] | None = None
+) -> dict[str, str]:
+    """One line per event class, preferring the culprit's own stream (for its LogQL filter).
+
+    The earliest line (then the smallest) of the class in the culprit's stream, else in any stream.
+    """
     out: dict[str, str] = {}
-    for e in sorted(events, key=lambda e: (e.source_broker != broker, e.ts is None, e.ts or 0, e.line)):
-        out.setdefault(e.event_class, e.line)
+    for cls, per_stream in (_first_lines(events) if firsts is None else firsts).items():
+        own = per_stream.get(broker)
+        out[cls] = (own if own is not None else min(per_stream.values()))[2]
+    return out
+
+
+def _first_lines(events: list[LogEvent]) -> dict[str, dict[str | None, tuple]]:
+    """Per event class and emitting stream, the smallest (ts is None, ts, line): one pass shared by
+    every hypothesis (sorting all events per hypothesis took 0.2 s on a day of logs)."""
+    out: dict[str, dict[str | None, tuple]] = {}
+    for e in events:
+        key = (e.ts is None, e.ts or 0, e.line)
+        per_stream = out.setdefault(e.event_class, {})
+        held = per_stream.get(e.source_broker)
+        if held is None or key < held:
+            per_stream[e.source_broker] = key
     return out
 
 

@@ -53,6 +53,16 @@ class Candidate:
 
 def eligible(pack: Pack, symptom: Symptom, obs: Observation, culprit: str | None) -> bool:
     """Does `obs` show `symptom` for this culprit (ignoring time)?"""
+    return _shows(pack, symptom, obs) and _placed(symptom, obs, culprit)
+
+
+def _placed(symptom: Symptom, obs: Observation, culprit: str | None) -> bool:
+    """The part of `eligible` that depends on the culprit: where it was seen, whom it is about."""
+    return _where(symptom.where, obs.broker, culprit) and _where(symptom.subject, obs.subject, culprit)
+
+
+def _shows(pack: Pack, symptom: Symptom, obs: Observation) -> bool:
+    """The part of `eligible` that does not depend on the culprit (checked once per rule)."""
     if symptom.held_min is not None:
         return False  # a held state is read from the series (see _held), not from a change
     if symptom.metric:
@@ -65,8 +75,6 @@ def eligible(pack: Pack, symptom: Symptom, obs: Observation, culprit: str | None
         if obs.kind != "gap" or obs.name not in symptom.gap:
             return False
     if symptom.direction != "any" and obs.direction != symptom.direction:
-        return False
-    if not _where(symptom.where, obs.broker, culprit) or not _where(symptom.subject, obs.subject, culprit):
         return False
     if symptom.min_ratio is not None:
         ratio = obs.ratio()
@@ -90,9 +98,17 @@ def _where(relation: str, broker: str | None, culprit: str | None) -> bool:
 
 
 def evaluate(
-    pack: Pack, rule: Rule, observations: list[Observation], culprit: str | None, levels: Levels | None = None
+    pack: Pack,
+    rule: Rule,
+    observations: list[Observation],
+    culprit: str | None,
+    levels: Levels | None = None,
+    shown: dict[str, list[Observation]] | None = None,
 ) -> Candidate | None:
-    pools = {s.id: [o for o in observations if eligible(pack, s, o, culprit)] for s in rule.symptoms}
+    """`shown`: per symptom id, the observations that show it whatever the culprit (see `candidates`)."""
+    if shown is None:
+        shown = _shown(pack, rule, observations)
+    pools = {s.id: [o for o in shown[s.id] if _placed(s, o, culprit)] for s in rule.symptoms}
     onsets = set()
     for s in rule.symptoms:
         if s.anchor and not s.contradicts and pools[s.id]:
@@ -202,11 +218,32 @@ def candidates(
 ) -> list[Candidate]:
     """Every rule evaluated for every broker (or once, cluster-wide), best first, deterministic."""
     out = []
+    by_kind: dict[str, list[Observation]] = {}
+    for o in observations:
+        by_kind.setdefault(o.kind, []).append(o)
     for rule in pack.rules:
         culprits: list[str | None] = list(brokers) if rule.scope == "broker" else [None]
+        # The culprit-free part of matching once per rule, not once per (rule, culprit): with a
+        # day of observations this loop was most of the correlation time.
+        shown = _shown(pack, rule, observations, by_kind)
         for culprit in culprits:
-            candidate = evaluate(pack, rule, observations, culprit, levels)
+            candidate = evaluate(pack, rule, observations, culprit, levels, shown)
             if candidate is not None:
                 out.append(candidate)
     out.sort(key=lambda c: (-c.score, c.onset, c.rule.cause, c.broker or ""))
+    return out
+
+
+def _shown(
+    pack: Pack,
+    rule: Rule,
+    observations: list[Observation],
+    by_kind: dict[str, list[Observation]] | None = None,
+) -> dict[str, list[Observation]]:
+    """Per symptom id, the observations (in their order) that show it, before the culprit is known."""
+    out = {}
+    for s in rule.symptoms:
+        kind = "metric" if s.metric else "log" if s.log else "gap" if s.gap else None
+        pool = observations if kind is None or by_kind is None else by_kind.get(kind, [])
+        out[s.id] = [o for o in pool if _shows(pack, s, o)]
     return out
