@@ -12,7 +12,8 @@ Pure functions; no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -353,3 +354,76 @@ def drop_startup_replay(
 
 
 _NOT_REPLAYED = frozenset({"gc_pause", "long_gc_pause", "gc_info"})  # GC lines are always live
+
+
+def refine_onsets(
+    observations: list[Observation], metrics: pd.DataFrame | None, *, max_back_s: float = 60.0, k: float = 4.0
+) -> list[Observation]:
+    """Move a level change back to the first sample that already left the old level.
+
+    Range-vector rates ramp for a whole range after a step, and a change point fitted to the ramp
+    can land in its middle. Walking back while each earlier sample is more than `k` noise units
+    (robust spread of the 2.5 minutes before) past the old level, in the change's direction, finds
+    where the ramp began. Only plain levels are refined (not slopes or derived measures), only
+    earlier, and by at most `max_back_s`.
+    """
+    if metrics is None or metrics.empty:
+        return observations
+    wanted = {
+        (o.name, o.broker or "", o.detail)
+        for o in observations
+        if o.kind == "metric" and o.direction in ("up", "down") and "measure=" not in o.detail
+    }
+    if not wanted:
+        return observations
+    series: dict[tuple[str, str, str], pd.Series] = {}
+    frame = metrics[metrics["signal"].isin({w[0] for w in wanted})]
+    for (signal, broker, labels), g in frame.groupby(
+        [
+            frame["signal"].astype(str),
+            frame["broker"].astype(str).where(frame["broker"].notna(), ""),
+            frame["labels"].astype(str),
+        ],
+        sort=True,
+    ):
+        key = (signal, broker, _detail(labels))
+        if key in wanted:
+            s = pd.Series(g["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(g["ts"]).as_unit("ns"))
+            series[key] = s[~s.index.duplicated(keep="last")].sort_index().dropna()
+    out = []
+    for o in observations:
+        s = series.get((o.name, o.broker or "", o.detail))
+        out.append(o if s is None else _walk_back(o, s, max_back_s, k))
+    return out
+
+
+def _walk_back(o: Observation, s: pd.Series, max_back_s: float, k: float) -> Observation:
+    at = pd.Timestamp(o.at)
+    pre = s[(s.index >= at - pd.Timedelta(seconds=150)) & (s.index <= at - pd.Timedelta(seconds=30))]
+    if len(pre) < 5 or o.before is None or o.after is None:
+        return o
+    base = float(np.median(pre))
+    noise = 1.4826 * float(np.median(np.abs(pre - base)))
+    threshold = max(k * noise, 0.05 * abs(o.after - o.before), 1e-12)
+    sign = 1.0 if o.direction == "up" else -1.0
+    times = s.index
+    i = int(times.searchsorted(at))
+    if i >= len(times):
+        return o
+    while (
+        i > 0
+        and (at - times[i - 1]).total_seconds() <= max_back_s
+        and sign * (s.iloc[i - 1] - base) > threshold
+    ):
+        i -= 1
+    new = utc(times[i].to_pydatetime(warn=False))
+    return o if new >= o.at else replace(o, at=new)
+
+
+def _detail(labels: str) -> str:
+    """The label detail string app.detect puts on a finding (sorted k=v), to find its series."""
+    try:
+        parsed = json.loads(labels) if labels else {}
+    except (TypeError, ValueError):
+        return ""
+    return ",".join(f"{k}={v}" for k, v in sorted(parsed.items())) if isinstance(parsed, dict) else ""

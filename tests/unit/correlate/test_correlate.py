@@ -359,3 +359,33 @@ def test_a_restarting_broker_replaying_old_fencings_is_not_a_new_fault():
     later = Observation("log", "broker_fenced", "2", t0 + timedelta(seconds=300), subject="3")
     kept = drop_startup_replay([start, replay, live, later], frozenset({"broker_startup"}), 60)
     assert kept == [start, live, later]
+
+
+def test_onset_walks_back_up_a_rate_ramp_but_never_forward():
+    from app.correlate.observe import refine_onsets
+
+    rng = __import__("numpy").random.default_rng(3)
+    t0 = S.WINDOW.start
+    step_at = 60  # the first sample that already moved
+    rows = []
+    for i in range(120):
+        ramp = min(max(i - step_at + 1, 0), 4) / 4  # a 20 s rate() ramp after the step
+        value = 1000 + rng.normal(0, 20) + 9000 * ramp
+        rows.append((t0 + timedelta(seconds=5 * i), "bytes_in_rate", "1", '{"broker": "1"}', value, "q"))
+    frame = _frame(rows)
+    mid = Observation(
+        "metric",
+        "bytes_in_rate",
+        "1",
+        t0 + timedelta(seconds=5 * (step_at + 2)),
+        direction="up",
+        before=1000,
+        after=10000,
+        detail="broker=1",
+    )
+    (refined,) = refine_onsets([mid], frame)
+    assert refined.at == t0 + timedelta(seconds=5 * step_at)
+    early = replace(mid, at=t0 + timedelta(seconds=5 * (step_at - 10)))
+    assert refine_onsets([early], frame) == [early]
+    slope = replace(mid, detail="broker=1;measure=slope")
+    assert refine_onsets([slope], frame) == [slope]
