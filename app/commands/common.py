@@ -44,7 +44,7 @@ def open_source(args: argparse.Namespace) -> Source:
 
     try:
         return LiveSource(
-            args.prometheus, loki_url=args.loki, cluster=args.cluster, timeout=args.timeout
+            args.prometheus, loki_url=args.loki, cluster=args.cluster, timeout=getattr(args, "timeout", 15.0)
         )
     except ValueError as exc:  # a URL without http:// and the like
         raise UsageError(str(exc)) from None

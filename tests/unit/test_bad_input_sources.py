@@ -103,3 +103,27 @@ def test_streamlit_live_mode_with_unreachable_or_malformed_prometheus():
         assert not app.exception, app.exception
         shown = " ".join(e.value for e in app.error)
         assert "Cannot list brokers" in shown and expect in shown, shown
+
+
+def test_mcp_server_on_unreachable_servers_answers_with_the_partial_result():
+    """An agent calling diagnose while Prometheus and Loki are down gets the partial incident."""
+    import anyio
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    prometheus, loki = closed_port(), closed_port()
+    args = ["-m", "app", "mcp", "--prometheus", prometheus, "--loki", loki]
+
+    async def go():
+        params = StdioServerParameters(command=sys.executable, args=args, cwd=str(REPO))
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return await session.call_tool("diagnose", {"from": "now-15m"}), await session.call_tool(
+                "metric_snapshot", {"from": "now-15m"}
+            )
+
+    diagnosis, snapshot = anyio.run(go)
+    assert not diagnosis.is_error
+    incident = json.loads(diagnosis.content[0].text)["incident"]
+    assert {r["source"]: r["status"] for r in incident["sources"]} == {"metrics": "error", "logs": "error"}
+    assert snapshot.is_error and f"prometheus at {prometheus}" in snapshot.content[0].text
