@@ -47,9 +47,11 @@ PRIMARY: dict[str, list[tuple[str, str]]] = {
 
 
 def bundles(args: list[str]) -> list[Path]:
+    """The named bundles, or every recorded one in samples/ (generated synthetic ones are skipped)."""
     if args:
         return [Path(a) for a in args]
-    return sorted(p for p in SAMPLES.iterdir() if (p / "ground_truth.json").exists())
+    found = sorted(p for p in SAMPLES.iterdir() if (p / "ground_truth.json").exists())
+    return [p for p in found if "generator" not in read_bundle(p).manifest.versions]
 
 
 def matches(finding, signals: list[tuple[str, str]], target: str | None) -> bool:
