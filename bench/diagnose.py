@@ -168,8 +168,9 @@ def _noise(rng: np.random.Generator, kind: str, values: np.ndarray, n: int) -> n
 def _restamp(line: str, ts: pd.Timestamp) -> str:
     """Rewrite the line's own timestamp (log4j or JVM unified-logging layout) to its new time."""
     ms = ts.microsecond // 1000
-    if line.startswith("[") and len(line) > 24 and line[11] == " ":
-        return f"[{ts:%Y-%m-%d %H:%M:%S},{ms:03d}]" + line[24:] if TS_PREFIX.match(line) else line
+    match = TS_PREFIX.match(line)
+    if match:
+        return f"[{ts:%Y-%m-%d %H:%M:%S},{ms:03d}]" + line[match.end() :]
     match = ISO_PREFIX.match(line)
     if match:
         return f"[{ts:%Y-%m-%dT%H:%M:%S}.{ms:03d}+0000]" + line[match.end() :]
