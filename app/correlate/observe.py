@@ -13,6 +13,7 @@ Pure functions; no I/O.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -246,10 +247,10 @@ def _stopped_at(per_signal: dict[str, pd.DatetimeIndex], last: pd.Timestamp, ste
     """First missing scrape: one step after the last sample of the signals that stopped first."""
     horizon = last - pd.Timedelta(minutes=3)
     lasts = []
-    for idx in per_signal.values():
-        before = idx[idx <= last]
-        if len(before) and before[-1] >= horizon:
-            lasts.append(before[-1])
+    for idx in per_signal.values():  # sorted: the last sample at or before `last` by bisection
+        i = int(idx.searchsorted(last, side="right"))
+        if i and idx[i - 1] >= horizon:
+            lasts.append(idx[i - 1])
     lasts.sort()
     pick = lasts[min(1, len(lasts) - 1)] if lasts else last
     return pick + pd.Timedelta(seconds=step_s)
@@ -341,14 +342,22 @@ def drop_startup_replay(
     if not starts:
         return observations
     span = timedelta(seconds=replay_s)
+    # Start times per broker, sorted: the latest start at or before an observation decides (a day of
+    # restarts times every log burst made the plain any() over all starts quadratic).
+    by_broker: dict[str, list[datetime]] = {}
+    for b, t in starts:
+        by_broker.setdefault(b, []).append(t)
+    for times in by_broker.values():
+        times.sort()
 
     def replayed(o: Observation) -> bool:
-        return (
-            o.kind == "log"
-            and o.name not in startup
-            and o.name not in _NOT_REPLAYED
-            and any(o.broker == b and t <= o.at <= t + span for b, t in starts)
-        )
+        if o.kind != "log" or o.name in startup or o.name in _NOT_REPLAYED:
+            return False
+        times = by_broker.get(o.broker) if o.broker else None
+        if not times:
+            return False
+        i = bisect_right(times, o.at)
+        return i > 0 and o.at <= times[i - 1] + span
 
     return [o for o in observations if not replayed(o)]
 
