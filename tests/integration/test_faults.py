@@ -70,7 +70,8 @@ def test_broker_down_is_visible_in_prometheus_and_loki(real_stack):
                                 f'{{job="kafka",broker!="{victim}"}})') or 0.0,
             60)
         assert urp > 0
-        shrink_query = f'{{broker!="{victim}"}} |= "Shrinking ISR"'
+        # a negative matcher alone selects nothing in Loki 1.x: anchor on job
+        shrink_query = f'{{job="kafka",broker!="{victim}"}} |= "Shrinking ISR"'
         shrinks = _wait_for(
             "Shrinking ISR lines naming the killed broker in Loki",
             lambda: [line for line in _loki_lines(loki, shrink_query, injected_at)
