@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -121,7 +121,13 @@ def log_bursts(
 ) -> list[Observation]:
     """Bursts of each (class, emitter, subject) stream against its own baseline rate in the window."""
     rows = [
-        (utc(e.ts), e.event_class, emitter_of(e) or "", subject_of(e) or "", e.line)
+        (
+            e.ts if e.ts.tzinfo is UTC else utc(e.ts),
+            e.event_class,
+            emitter_of(e) or "",
+            subject_of(e) or "",
+            e.line,
+        )
         for e in events
         if e.ts is not None and e.event_class not in ignore
     ]
@@ -130,9 +136,9 @@ def log_bursts(
     frame = pd.DataFrame(rows, columns=["ts", "cls", "emitter", "subject", "line"])
     n_bins = max(1, int(np.ceil((window_end - window_start).total_seconds() / bin_s)))
     start_ns = pd.Timestamp(window_start).value
-    frame["bin"] = ((frame["ts"].map(lambda t: pd.Timestamp(t).value) - start_ns) // int(bin_s * 1e9)).clip(
-        0, n_bins - 1
-    )
+    # Vectorised ns stamps (a Timestamp per event via .map was a fifth of this function's time).
+    stamps = pd.Series(pd.DatetimeIndex(frame["ts"]).as_unit("ns").asi8, index=frame.index)
+    frame["bin"] = ((stamps - start_ns) // int(bin_s * 1e9)).clip(0, n_bins - 1)
     out: list[Observation] = []
     for (cls, emitter, subject), group in frame.groupby(["cls", "emitter", "subject"], sort=True):
         counts = np.bincount(group["bin"].to_numpy(dtype=int), minlength=n_bins)
