@@ -134,17 +134,19 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
     for key in sorted(streams):
         members = streams[key]
         members = [members[i] for i in np.argsort(rank[members], kind="stable")]
-        rows: list[int] = []
-        lines: list[str] = []
+        # Usually no entry holds a newline: one line per row, no record starts to mark.
+        rows = members
+        lines = [(t if isinstance(t, str) else "").rstrip("\r\n") for t in (texts[r] for r in members)]
         entry_starts: set[int] = set()
-        joined = False
-        for row in members:
-            text = texts[row]
-            pieces = (text if isinstance(text, str) else "").rstrip("\r\n").split("\n")
-            joined = joined or len(pieces) > 1
-            entry_starts.add(len(lines))
-            rows.extend([row] * len(pieces))
-            lines.extend(pieces)
+        joined = any("\n" in line for line in lines)
+        if joined:
+            rows, lines = [], []
+            for row in members:
+                text = texts[row]
+                pieces = (text if isinstance(text, str) else "").rstrip("\r\n").split("\n")
+                entry_starts.add(len(lines))
+                rows.extend([row] * len(pieces))
+                lines.extend(pieces)
         first = members[0]
         broker = key[0] or None
         filename = _label(labels[first], "filename")
