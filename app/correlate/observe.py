@@ -268,10 +268,13 @@ def _stopped_at(per_signal: dict[str, pd.DatetimeIndex], last: pd.Timestamp, ste
 def log_silences(events: list[LogEvent], window_end: datetime, min_gap_s: float) -> list[Observation]:
     """Per emitting broker, silences far longer than its usual gap between lines."""
     by_broker: dict[str, list[datetime]] = {}
-    for e in events:
+    for e in events:  # one pass over every event: no call for what is already a UTC stamp
+        ts = e.ts
+        if ts is None:
+            continue
         emitter = emitter_of(e)
-        if e.ts is not None and emitter is not None:
-            by_broker.setdefault(emitter, []).append(utc(e.ts))
+        if emitter is not None:
+            by_broker.setdefault(emitter, []).append(ts if ts.tzinfo is UTC else utc(ts))
     out = []
     for broker in sorted(by_broker):
         times = sorted(by_broker[broker])
