@@ -397,7 +397,7 @@ def refine_onsets(
     }
     if not wanted:
         return observations
-    series: dict[tuple[str, str, str], pd.Series] = {}
+    series: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
     frame = metrics[metrics["signal"].isin({w[0] for w in wanted})]
     for (signal, broker, labels), g in frame.groupby(
         [
@@ -410,7 +410,10 @@ def refine_onsets(
         key = (signal, broker, _detail(labels))
         if key in wanted:
             s = pd.Series(g["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(g["ts"]).as_unit("ns"))
-            series[key] = s[~s.index.duplicated(keep="last")].sort_index().dropna()
+            s = s[~s.index.duplicated(keep="last")].sort_index().dropna()
+            # Plain arrays (ns, values): _walk_back runs once per metric observation, and pandas
+            # indexing there cost ~0.4 ms each (29 s for 75k observations).
+            series[key] = (s.index.asi8, s.to_numpy())
     out = []
     for o in observations:
         s = series.get((o.name, o.broker or "", o.detail))
@@ -418,26 +421,24 @@ def refine_onsets(
     return out
 
 
-def _walk_back(o: Observation, s: pd.Series, max_back_s: float, k: float) -> Observation:
-    at = pd.Timestamp(o.at)
-    pre = s[(s.index >= at - pd.Timedelta(seconds=150)) & (s.index <= at - pd.Timedelta(seconds=30))]
+def _walk_back(o: Observation, s: tuple[np.ndarray, np.ndarray], max_back_s: float, k: float) -> Observation:
+    times, values = s  # sorted unique ns stamps, and their values
+    at = pd.Timestamp(o.at).value
+    lo = int(np.searchsorted(times, at - 150 * 10**9, side="left"))
+    hi = int(np.searchsorted(times, at - 30 * 10**9, side="right"))
+    pre = values[lo:hi]
     if len(pre) < 5 or o.before is None or o.after is None:
         return o
     base = float(np.median(pre))
     noise = 1.4826 * float(np.median(np.abs(pre - base)))
     threshold = max(k * noise, 0.05 * abs(o.after - o.before), 1e-12)
     sign = 1.0 if o.direction == "up" else -1.0
-    times = s.index
-    i = int(times.searchsorted(at))
+    i = int(np.searchsorted(times, at, side="left"))
     if i >= len(times):
         return o
-    while (
-        i > 0
-        and (at - times[i - 1]).total_seconds() <= max_back_s
-        and sign * (s.iloc[i - 1] - base) > threshold
-    ):
+    while i > 0 and (at - times[i - 1]) / 1e9 <= max_back_s and sign * (values[i - 1] - base) > threshold:
         i -= 1
-    new = utc(times[i].to_pydatetime(warn=False))
+    new = utc(pd.Timestamp(times[i], tz="UTC").to_pydatetime(warn=False))
     return o if new >= o.at else replace(o, at=new)
 
 
