@@ -152,12 +152,21 @@ class Pack(_Strict):
 
     def roles_of(self, signal: str) -> frozenset[str]:
         """The roles a signal id plays, plus the id itself (so rules may name raw ids)."""
-        return _roles(self._signal_items, signal)
+        found = self._role_cache.get(signal)
+        if found is None:
+            found = self._role_cache[signal] = _roles(self._signal_items, signal)
+        return found
 
     @cached_property
     def _signal_items(self) -> tuple[tuple[str, str], ...]:
-        # Sorted once per pack: roles_of runs for every (rule, culprit, symptom, observation).
+        # Sorted once per pack: roles_of runs for every (rule, symptom, observation).
         return tuple(sorted(self.signals.items()))
+
+    @cached_property
+    def _role_cache(self) -> dict[str, frozenset[str]]:
+        # Per pack, keyed by the signal alone: the functools cache of _roles hashes the whole
+        # role table on every call.
+        return {}
 
 
 @cache
