@@ -149,3 +149,13 @@ def test_real_fetcher_error_record_from_broker_down() -> None:
         assert "failed." in event.line.split("\n")[1]
     assert sum(n for _, n, _ in out) == len(lines)
     assert not [e for _, _, e in out if e.event_class in (taxonomy.UNKNOWN, "stack_trace")]
+
+
+def test_real_under_min_isr_append_error_record() -> None:
+    """4.3.1: `partition <topicId>:<tp>` header + NotEnoughReplicasException cause = one under_replicated event."""
+    lines = read_lines("kafka-4.3.1/under_min_isr-server-3.log")
+    events = [e for _, n, e in records(lines) if n > 1 and "Error processing append operation" in e.line]
+    assert events
+    for event in events:
+        assert event.event_class == "under_replicated"
+        assert event.broker == "3" and event.isr_to == [3] and event.topic in ("payments", "orders")
