@@ -152,7 +152,7 @@ def test_real_fetcher_error_record_from_broker_down() -> None:
 
 
 def test_real_under_min_isr_append_error_record() -> None:
-    """4.3.1: `partition <topicId>:<tp>` header + NotEnoughReplicasException cause = one under_replicated event."""
+    """4.3.1: `partition <topicId>:<tp>` header + NotEnoughReplicasException cause = one under_replicated event."""  # noqa: E501
     lines = read_lines("kafka-4.3.1/under_min_isr-server-3.log")
     events = [e for _, n, e in records(lines) if n > 1 and "Error processing append operation" in e.line]
     assert events
