@@ -22,7 +22,9 @@ def series_groups(metrics: pd.DataFrame) -> Iterable[tuple[tuple[str, str | None
     if metrics.empty:
         return
     frame = metrics.assign(broker=metrics["broker"].astype("object").where(metrics["broker"].notna(), None))
-    for (signal, broker, labels), group in frame.groupby(["signal", "broker", "labels"], dropna=False, sort=True):
+    for (signal, broker, labels), group in frame.groupby(
+        ["signal", "broker", "labels"], dropna=False, sort=True
+    ):
         series = pd.Series(group["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(group["ts"]))
         series = series[~series.index.duplicated(keep="last")].sort_index()
         yield (str(signal), None if broker is None or pd.isna(broker) else str(broker), str(labels)), series
@@ -92,8 +94,9 @@ def detect_bursts(
         series = group.groupby("ts")["count"].sum().astype(float).sort_index()
         first = pd.Timestamp(start).floor(freq) if start is not None else series.index[0]
         last = pd.Timestamp(end).floor(freq) if end is not None else series.index[-1]
-        series = series.reindex(pd.date_range(min(first, series.index[0]), max(last, series.index[-1]), freq=freq),
-                                fill_value=0.0)
+        series = series.reindex(
+            pd.date_range(min(first, series.index[0]), max(last, series.index[-1]), freq=freq), fill_value=0.0
+        )
         for burst in detectors.bursts(series):
             findings.append(
                 Finding(
@@ -139,4 +142,3 @@ def _label_detail(labels: str) -> str:
     except (TypeError, json.JSONDecodeError):
         return ""
     return ",".join(f"{k}={v}" for k, v in sorted(parsed.items())) if isinstance(parsed, dict) else ""
-

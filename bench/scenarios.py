@@ -33,16 +33,22 @@ TOLERANCE_STEPS = 2
 PRIMARY: dict[str, list[tuple[str, str]]] = {
     "broker_down": [("under_replicated_partitions", "others"), ("broker_up", "target")],
     "broker_hung": [("under_replicated_partitions", "others"), ("broker_up", "target")],
-    "controller_failover": [("active_controller_count", "any"), ("raft_current_leader", "any"),
-                            ("raft_current_epoch", "any")],
+    "controller_failover": [
+        ("active_controller_count", "any"),
+        ("raft_current_leader", "any"),
+        ("raft_current_epoch", "any"),
+    ],
     "consumer_stalled": [("consumer_lag_sum", "any"), ("consumer_lag_max_partition", "any")],
     "traffic_surge": [("messages_in_rate", "any"), ("bytes_in_rate", "any")],
     "gc_pressure": [("gc_count_rate", "target"), ("gc_time_fraction", "target")],
     "rebalance_storm": [("consumer_lag_sum", "any"), ("consumer_lag_max_partition", "any")],
     "slow_follower": [("under_replicated_partitions", "others"), ("isr_shrink_rate", "any")],
     "under_min_isr": [("under_min_isr_partitions", "target"), ("under_replicated_partitions", "target")],
-    "log_dir_failure": [("offline_partitions", "any"), ("under_replicated_partitions", "others"),
-                        ("broker_up", "target")],
+    "log_dir_failure": [
+        ("offline_partitions", "any"),
+        ("under_replicated_partitions", "others"),
+        ("broker_up", "target"),
+    ],
 }
 
 
@@ -67,11 +73,21 @@ def matches(finding, signals: list[tuple[str, str]], target: str | None) -> bool
     return False
 
 
+def describe(finding) -> str:
+    f = finding
+    return (
+        f"    false+: {f.signal} broker {f.broker} at {f.at:%H:%M:%S} {f.before:.3g} -> {f.after:.3g} "
+        f"score {f.score:.2f}"
+    )
+
+
 def main() -> None:
     kinds = load_library().kinds()
     rows = []
-    print(f"{'bundle':24} {'cause':20} {'step':>4} {'primary signal (broker)':38} {'err s':>7} {'steps':>6} "
-          f"{'first any (err s)':34} {'false+':>6} {'ms':>6}")
+    print(
+        f"{'bundle':24} {'cause':20} {'step':>4} {'primary signal (broker)':38} {'err s':>7} {'steps':>6} "
+        f"{'first any (err s)':34} {'false+':>6} {'ms':>6}"
+    )
     for path in bundles(sys.argv[1:]):
         bundle = read_bundle(path)
         truth = bundle.ground_truth
@@ -81,18 +97,21 @@ def main() -> None:
         elapsed_ms = (time.perf_counter() - start) * 1000
         reported = sorted((f for f in findings if f.score >= detectors.REPORT_THRESHOLD), key=lambda f: f.at)
         if truth is None or truth.injected_at is None:
-            print(f"{path.name:24} {'none':20} {step:4.0f} {'-':38} {'-':>7} {'-':>6} {'-':34} "
-                  f"{len(reported):6d} {elapsed_ms:6.0f}")
+            print(
+                f"{path.name:24} {'none':20} {step:4.0f} {'-':38} {'-':>7} {'-':>6} {'-':34} "
+                f"{len(reported):6d} {elapsed_ms:6.0f}"
+            )
             for f in reported:
-                print(f"    false+: {f.signal} broker {f.broker} at {f.at:%H:%M:%S} {f.before:.3g} -> {f.after:.3g} "
-                      f"score {f.score:.2f}")
+                print(describe(f))
             rows.append((path.name, "none", None, len(reported)))
             continue
         injected = truth.injected_at
         early = injected.timestamp() - TOLERANCE_STEPS * step
         false_pos = [f for f in reported if f.at.timestamp() < early]
         candidates = [f for f in reported if f.at.timestamp() >= early]
-        primary = next((f for f in candidates if matches(f, PRIMARY.get(truth.cause, []), truth.broker)), None)
+        primary = next(
+            (f for f in candidates if matches(f, PRIMARY.get(truth.cause, []), truth.broker)), None
+        )
         first = candidates[0] if candidates else None
         if primary is not None:
             err = primary.at.timestamp() - injected.timestamp()
@@ -100,22 +119,28 @@ def main() -> None:
             err_text, steps_text = f"{err:7.1f}", f"{err / step:6.1f}"
         else:
             err, what, err_text, steps_text = None, "NOT FOUND", f"{'-':>7}", f"{'-':>6}"
-        first_text = "-" if first is None else f"{first.signal} ({first.at.timestamp() - injected.timestamp():+.0f})"
-        print(f"{path.name:24} {truth.cause:20} {step:4.0f} {what:38} {err_text} {steps_text} {first_text:34} "
-              f"{len(false_pos):6d} {elapsed_ms:6.0f}")
+        first_text = (
+            "-" if first is None else f"{first.signal} ({first.at.timestamp() - injected.timestamp():+.0f})"
+        )
+        print(
+            f"{path.name:24} {truth.cause:20} {step:4.0f} {what:38} {err_text} {steps_text} {first_text:34} "
+            f"{len(false_pos):6d} {elapsed_ms:6.0f}"
+        )
         for f in false_pos:
-            print(f"    false+: {f.signal} broker {f.broker} at {f.at:%H:%M:%S} {f.before:.3g} -> {f.after:.3g} "
-                  f"score {f.score:.2f}")
+            print(describe(f))
         rows.append((path.name, truth.cause, None if err is None else err / step, len(false_pos)))
     faults = [r for r in rows if r[1] != "none"]
     scored = [r for r in faults if r[2] is not None]
     on_time = sum(abs(r[2]) <= TOLERANCE_STEPS for r in scored)
     mean_error = sum(abs(r[2]) for r in scored) / max(1, len(scored))
     quiet = [r for r in rows if r[1] == "none"]
-    print(f"\nprimary change within {TOLERANCE_STEPS} steps of injected_at: {on_time}/{len(faults)} fault bundles "
-          f"(found at all: {len(scored)}); mean |error| {mean_error:.2f} steps; "
-          f"reported changes before the fault: {sum(r[3] for r in faults)}; "
-          f"reported findings on quiet bundles: {sum(r[3] for r in quiet)} ({len(quiet)} bundles)")
+    print(
+        f"\nprimary change within {TOLERANCE_STEPS} steps of injected_at: {on_time}/{len(faults)} faults "
+        f"(found at all: {len(scored)}); mean |error| {mean_error:.2f} steps; "
+        f"reported changes before the fault: {sum(r[3] for r in faults)}; "
+        f"reported findings on quiet bundles: {sum(r[3] for r in quiet)} ({len(quiet)} bundles)"
+    )
+
 
 if __name__ == "__main__":
     main()

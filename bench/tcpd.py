@@ -117,13 +117,20 @@ def published_mean(scores: dict[str, dict[str, float | None]], names: list[str],
 
 def evaluate(data, **keywords) -> list[tuple[str, float, float, int, float]]:
     rows = []
-    for name, values, annotations in data:
+    for name, values, truth in data:
         start = time.perf_counter()
         found = detectors.change_points(pd.Series(values), **keywords)
         elapsed = time.perf_counter() - start
         predictions = clean_predictions([cp.at for cp in found], len(values))
-        rows.append((name, f_measure(annotations, predictions), covering(annotations, predictions, len(values)),
-                     len(predictions), elapsed))
+        rows.append(
+            (
+                name,
+                f_measure(truth, predictions),
+                covering(truth, predictions, len(values)),
+                len(predictions),
+                elapsed,
+            )
+        )
     return rows
 
 
@@ -132,20 +139,25 @@ def leave_one_out(data, grid: list[dict]) -> tuple[float, float, list[str]]:
     table = [evaluate(data, **keywords) for keywords in grid]
     f1s, covers, chosen = [], [], []
     for i in range(len(data)):
-        def train(g: int) -> float:
-            return float(np.mean([r[1] + r[2] for j, r in enumerate(table[g]) if j != i]))
+
+        def train(g: int, held_out: int = i) -> float:
+            return float(np.mean([r[1] + r[2] for j, r in enumerate(table[g]) if j != held_out]))
 
         best = max(range(len(grid)), key=train)
         chosen.append(str(grid[best]))
         f1s.append(table[best][i][1])
         covers.append(table[best][i][2])
     for keywords, rows in zip(grid, table, strict=True):
-        print(f"  {keywords}: F1 {np.mean([r[1] for r in rows]):.3f}  cover {np.mean([r[2] for r in rows]):.3f}")
+        print(
+            f"  {keywords}: F1 {np.mean([r[1] for r in rows]):.3f}  cover {np.mean([r[2] for r in rows]):.3f}"
+        )
     return float(np.mean(f1s)), float(np.mean(covers)), chosen
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--per-series", action="store_true")
     parser.add_argument("--loo", action="store_true", help="leave-one-out penalty choice over a grid")
     args = parser.parse_args()
@@ -159,31 +171,47 @@ def main() -> None:
         print(f"{'series':22} {'n':>5} {'F1':>6} {'cover':>6} {'#cp':>4}  binseg F1/cover")
         pub = published()
         for (name, values, _), r in zip(data, rows, strict=True):
-            print(f"{name:22} {len(values):5d} {r[1]:6.3f} {r[2]:6.3f} {r[3]:4d}  "
-                  f"{pub['default_f1'][name].get('binseg') or 0:.3f}/{pub['default_cover'][name].get('binseg') or 0:.3f}")
+            print(
+                f"{name:22} {len(values):5d} {r[1]:6.3f} {r[2]:6.3f} {r[3]:4d}  "
+                f"{pub['default_f1'][name].get('binseg') or 0:.3f}/"
+                f"{pub['default_cover'][name].get('binseg') or 0:.3f}"
+            )
     pub = published()
     print(f"TCPD, {len(names)} univariate series, margin {MARGIN}, standardised input, failures count 0")
     print(f"{'method':28} {'cover':>6} {'F1':>6}")
-    print(f"{'ours (defaults)':28} {cover:6.3f} {f1:6.3f}   total {sum(r[4] for r in rows) * 1000:.1f} ms")
+    total_ms = sum(r[4] for r in rows) * 1000
+    print(f"{'ours (defaults)':28} {cover:6.3f} {f1:6.3f}   total {total_ms:.1f} ms")
     for method in PUBLISHED:
-        print(f"{method + ' (published Default)':28} {published_mean(pub['default_cover'], names, method):6.3f} "
-              f"{published_mean(pub['default_f1'], names, method):6.3f}")
+        label = method + " (published Default)"
+        default_cover = published_mean(pub["default_cover"], names, method)
+        print(f"{label:28} {default_cover:6.3f} {published_mean(pub['default_f1'], names, method):6.3f}")
     for method in ("binseg", "pelt", "bocpd"):
-        print(f"{method + ' (published Oracle)':28} {published_mean(pub['oracle_cover'], names, method):6.3f} "
-              f"{published_mean(pub['oracle_f1'], names, method):6.3f}")
+        print(
+            f"{method + ' (published Oracle)':28} {published_mean(pub['oracle_cover'], names, method):6.3f} "
+            f"{published_mean(pub['oracle_f1'], names, method):6.3f}"
+        )
     zero_f1 = float(np.mean([f_measure(a, []) for _, _, a in data]))
     zero_cover = float(np.mean([covering(a, [], len(v)) for _, v, a in data]))
-    print(f"{'zero, our metric code':28} {zero_cover:6.3f} {zero_f1:6.3f}   (must equal the published zero row)")
+    print(
+        f"{'zero, our metric code':28} {zero_cover:6.3f} {zero_f1:6.3f}   (must equal the published zero row)"
+    )
     best_f1 = max(published_mean(pub["default_f1"], names, m) for m in PUBLISHED if m != "zero")
     best_cover = max(published_mean(pub["default_cover"], names, m) for m in PUBLISHED if m != "zero")
-    print(f"vs best published Default: F1 {f1 - best_f1:+.3f}, cover {cover - best_cover:+.3f} "
-          f"({'better' if f1 > best_f1 and cover > best_cover else 'NOT better on both'}); "
-          f"target F1 >= 0.80 and cover >= 0.72: {'met' if f1 >= 0.80 and cover >= 0.72 else 'NOT met'}")
+    print(
+        f"vs best published Default: F1 {f1 - best_f1:+.3f}, cover {cover - best_cover:+.3f} "
+        f"({'better' if f1 > best_f1 and cover > best_cover else 'NOT better on both'}); "
+        f"target F1 >= 0.80 and cover >= 0.72: {'met' if f1 >= 0.80 and cover >= 0.72 else 'NOT met'}"
+    )
     if args.loo:
-        grid = [{"penalty": p, "min_jump": j} for p in (1.5, 2.0, 3.0, 4.0, 6.0) for j in (0.0, 0.5, 0.7, 1.0)]
+        grid = [
+            {"penalty": p, "min_jump": j} for p in (1.5, 2.0, 3.0, 4.0, 6.0) for j in (0.0, 0.5, 0.7, 1.0)
+        ]
         loo_f1, loo_cover, chosen = leave_one_out(data, grid)
-        print(f"leave-one-out choice of penalty and min_jump: F1 {loo_f1:.3f}  cover {loo_cover:.3f}  "
-              f"(chosen: {sorted(set(chosen))})")
+        print(
+            f"leave-one-out choice of penalty and min_jump: F1 {loo_f1:.3f}  cover {loo_cover:.3f}  "
+            f"(chosen: {sorted(set(chosen))})"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,9 @@ MIN_RATE = 0.1  # events per interval assumed when the window is otherwise silen
 GAP = 1
 
 
-def bursts(counts: pd.Series, *, alpha: float = ALPHA, gap: int = GAP, min_rate: float = MIN_RATE) -> list[Burst]:
+def bursts(
+    counts: pd.Series, *, alpha: float = ALPHA, gap: int = GAP, min_rate: float = MIN_RATE
+) -> list[Burst]:
     """Bursts in `counts` (non-negative counts per regular interval), earliest first.
 
     Missing intervals (NaN) are taken as zero events, as an absent log line is. `score` in

@@ -375,6 +375,6 @@ def _refine(signal: np.ndarray, breaks: list[int], block: int, min_size: int) ->
         right_sum = total[-1] - left_sum
         n1 = candidates.astype(float)
         n2 = n - n1
-        gain = (left_sum**2 / n1 + right_sum**2 / n2)
+        gain = left_sum**2 / n1 + right_sum**2 / n2
         refined[i] = int(lo_edge + candidates[int(np.argmax(gain))])
     return refined

@@ -80,8 +80,13 @@ def _fit(coarse: np.ndarray, lengths: list[int]) -> tuple[np.ndarray, np.ndarray
         fit = STL(coarse, period=lengths[0], seasonal=PERIODIC, robust=True, **jumps).fit(outer_iter=5)
         return np.asarray(fit.seasonal), np.asarray(fit.resid)
     # Robust MSTL costs >100 ms on four weeks; the non-robust fit with two passes is ~20 ms.
-    fit = MSTL(coarse, periods=lengths, windows=[PERIODIC] * len(lengths), iterate=2,
-               stl_kwargs={"robust": False, **jumps}).fit()
+    fit = MSTL(
+        coarse,
+        periods=lengths,
+        windows=[PERIODIC] * len(lengths),
+        iterate=2,
+        stl_kwargs={"robust": False, **jumps},
+    ).fit()
     seasonal = np.asarray(fit.seasonal).reshape(len(coarse), -1).sum(axis=1)
     return seasonal, np.asarray(fit.resid)
 

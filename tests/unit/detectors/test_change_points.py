@@ -43,7 +43,9 @@ def test_exact_step_on_noise_free_level_signal():
 
 def test_broker_drop_is_down_and_sure():
     series, truth = synthetic.broker_drop(seed=1)
-    found = [cp for cp in detectors.change_points(series, kind="rate") if cp.score >= detectors.REPORT_THRESHOLD]
+    found = [
+        cp for cp in detectors.change_points(series, kind="rate") if cp.score >= detectors.REPORT_THRESHOLD
+    ]
     assert len(found) == 1
     assert found[0].direction == "down" and steps_between(series, found[0].at, truth) <= 1
 
@@ -113,7 +115,9 @@ def test_latency_doubling_is_found_despite_heavy_tail():
     values[140:] *= 3
     values[40] = 400.0  # one very slow request
     series = pd.Series(values, index=pd.date_range("2026-01-01", periods=240, freq="15s"))
-    found = [cp for cp in detectors.change_points(series, kind="latency") if cp.score >= detectors.REPORT_THRESHOLD]
+    found = [
+        cp for cp in detectors.change_points(series, kind="latency") if cp.score >= detectors.REPORT_THRESHOLD
+    ]
     assert [abs(series.index.get_loc(cp.at) - 140) <= 2 for cp in found] == [True]
 
 
@@ -221,7 +225,9 @@ def test_daily_and_weekly_pattern_over_three_weeks_uses_mstl_and_keeps_the_real_
 
 
 def reported(series, **keywords):
-    return [cp for cp in detectors.change_points(series, **keywords) if cp.score >= detectors.REPORT_THRESHOLD]
+    return [
+        cp for cp in detectors.change_points(series, **keywords) if cp.score >= detectors.REPORT_THRESHOLD
+    ]
 
 
 def test_a_slow_drift_is_not_reported_as_a_regime_change():

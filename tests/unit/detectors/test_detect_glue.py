@@ -17,8 +17,14 @@ from . import synthetic
 
 def long_frame(signal: str, broker: str, series: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(
-        {"ts": series.index, "signal": signal, "broker": broker, "labels": f'{{"broker": "{broker}"}}',
-         "value": series.to_numpy(), "query": f"{signal}{{}}"}
+        {
+            "ts": series.index,
+            "signal": signal,
+            "broker": broker,
+            "labels": f'{{"broker": "{broker}"}}',
+            "value": series.to_numpy(),
+            "query": f"{signal}{{}}",
+        }
     )
 
 
@@ -52,11 +58,15 @@ def test_anomalies_only_when_asked():
 def test_log_bursts_from_classified_events_over_the_window():
     start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     rng = np.random.default_rng(5)
-    events = [LogEvent("isr_shrink", ts=start + timedelta(seconds=float(s)), source_broker="1")
-              for s in rng.uniform(0, 900, 20)]  # background: ~1 per 45 s
+    events = [
+        LogEvent("isr_shrink", ts=start + timedelta(seconds=float(s)), source_broker="1")
+        for s in rng.uniform(0, 900, 20)
+    ]  # background: ~1 per 45 s
     burst_at = start + timedelta(seconds=450)
-    events += [LogEvent("isr_shrink", ts=burst_at + timedelta(seconds=float(s)), source_broker="1")
-               for s in rng.uniform(0, 30, 40)]
+    events += [
+        LogEvent("isr_shrink", ts=burst_at + timedelta(seconds=float(s)), source_broker="1")
+        for s in rng.uniform(0, 30, 40)
+    ]
     counts = event_counts(events, "15s")
     (finding,) = detect_bursts(counts, "15s", start, start + timedelta(seconds=900))
     assert finding.signal == "log:isr_shrink" and finding.broker == "1" and finding.kind == "burst"

@@ -21,7 +21,10 @@ def test_white_noise_gives_no_change_points_in_at_least_95_percent_of_seeds():
 
 def test_white_noise_never_scores_above_the_report_threshold_in_99_percent_of_seeds():
     loud = sum(
-        any(cp.score >= detectors.REPORT_THRESHOLD for cp in detectors.change_points(synthetic.noise(seed=seed)))
+        any(
+            cp.score >= detectors.REPORT_THRESHOLD
+            for cp in detectors.change_points(synthetic.noise(seed=seed))
+        )
         for seed in SEEDS
     )
     assert loud <= 0.01 * len(SEEDS)
@@ -54,7 +57,7 @@ def test_poisson_counts_without_burst_are_quiet_in_95_percent_of_seeds():
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(
-        st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-10**6, 10**6)),
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-(10**6), 10**6)),
         max_size=400,
     ),
     min_size=st.integers(1, 20),

@@ -19,13 +19,17 @@ def tcpd():
 
 
 def test_f1_examples(tcpd):
-    assert tcpd.f_measure({"1": [10, 20], "2": [11, 20], "3": [10], "4": [0, 5]}, [10, 20]) == pytest.approx(1.0)
+    assert tcpd.f_measure({"1": [10, 20], "2": [11, 20], "3": [10], "4": [0, 5]}, [10, 20]) == pytest.approx(
+        1.0
+    )
     assert tcpd.f_measure({"1": [], "2": [10], "3": [50]}, [10]) == pytest.approx(0.9091, abs=1e-4)
     assert tcpd.f_measure({"1": [], "2": [10], "3": [50]}, []) == pytest.approx(0.8, abs=1e-4)
 
 
 def test_cover_examples(tcpd):
-    assert tcpd.covering({"1": [10, 20], "2": [10], "3": [0, 5]}, [10, 20], 45) == pytest.approx(0.7963, abs=1e-4)
+    assert tcpd.covering({"1": [10, 20], "2": [10], "3": [0, 5]}, [10, 20], 45) == pytest.approx(
+        0.7963, abs=1e-4
+    )
     assert tcpd.covering({"1": [], "2": [10], "3": [40]}, [10], 45) == pytest.approx(0.7954, abs=1e-4)
     assert tcpd.covering({"1": [], "2": [10], "3": [40]}, [], 45) == pytest.approx(0.8189, abs=1e-4)
 
