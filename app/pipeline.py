@@ -123,7 +123,8 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
     brokers = logs["broker"].tolist()
     streams: dict[tuple[str, str], list[int]] = {}
     for row, (b, lab) in enumerate(zip(brokers, labels, strict=True)):
-        key = ("" if b is None or b is pd.NA else str(b), lab if isinstance(lab, str) else "")
+        missing = b is None or b is pd.NA or b != b  # b != b: a NaN from a "str" column
+        key = ("" if missing else str(b), lab if isinstance(lab, str) else "")
         streams.setdefault(key, []).append(row)
     stamp_ns = pd.DatetimeIndex(logs["ts"]).asi8
     stamp_ns = np.where(stamp_ns == np.iinfo(np.int64).min, np.iinfo(np.int64).max, stamp_ns)  # NaT last

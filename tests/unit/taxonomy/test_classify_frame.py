@@ -80,3 +80,17 @@ def test_shipper_joined_entry_is_one_event_and_frame_time_fills_missing_ts() -> 
 
 def test_empty_frame() -> None:
     assert classify_frame(_frame([])) == []
+
+
+def test_missing_broker_in_a_plain_str_column_is_no_broker() -> None:
+    """pandas' default "str" columns hold NaN for a missing value: not a broker named 'nan'."""
+    frame = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(["2026-12-04T23:50:00Z", "2026-12-04T23:50:01Z"], utc=True),
+            "broker": pd.Series([None, "2"], dtype="str"),
+            "labels": pd.Series([None, "{}"], dtype="str"),
+            "line": pd.Series(["no layout at all", "still none"], dtype="str"),
+        }
+    )
+    events = classify_frame(frame)
+    assert [e.source_broker for e in events] == [None, "2"]
