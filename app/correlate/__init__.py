@@ -20,6 +20,7 @@ from app.correlate.observe import (
     Observation,
     drop_startup_replay,
     from_findings,
+    liveness_outages,
     log_bursts,
     log_silences,
     metric_gaps,
@@ -57,6 +58,13 @@ def observe(
     liveness = frozenset(sig for sig in _signals(metrics) if "broker_up" in pack.roles_of(sig))
     obs += metric_gaps(metrics, step or 0.0, s.metric_gap_steps, window.end, exclude=liveness)
     obs += log_silences(events, window.end, s.log_gap_min_s)
+    up_signals = frozenset(o.name for o in obs if o.kind == "metric" and "broker_up" in pack.roles_of(o.name))
+    gaps = [o for o in obs if o.kind == "gap" and o.name == "metrics"]
+    obs += [
+        outage
+        for outage in liveness_outages(obs, up_signals, (step or 5.0) * s.metric_gap_steps, window.end)
+        if not any(g.broker == outage.broker and abs((g.at - outage.at).total_seconds()) <= 30 for g in gaps)
+    ]
     obs = drop_startup_replay(obs, frozenset(pack.startup_log_classes), s.startup_replay_s)
     return sorted(obs, key=Observation.sort_key)
 

@@ -142,7 +142,7 @@ def _score_at(
         hits = sorted((o for o in pools[s.id] if lo <= o.at <= hi), key=Observation.sort_key)
         if not hits:
             continue
-        if len({o.broker for o in hits}) < s.min_brokers:
+        if len({o.broker for o in hits}) < s.min_brokers or len(hits) < s.min_hits:
             continue
         # The observations nearest the onset carry the symptom; keep a few so evidence shows spread.
         hits.sort(key=lambda o: (abs((o.at - onset).total_seconds()), -o.score, o.sort_key()))

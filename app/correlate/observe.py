@@ -449,3 +449,42 @@ def _detail(labels: str) -> str:
     except (TypeError, ValueError):
         return ""
     return ",".join(f"{k}={v}" for k, v in sorted(parsed.items())) if isinstance(parsed, dict) else ""
+
+
+def liveness_outages(
+    observations: list[Observation], liveness: frozenset[str], min_s: float, window_end: datetime
+) -> list[Observation]:
+    """A liveness signal (scrape `up`) that fell and stayed down longer than `min_s`: an outage.
+
+    Counted like series that stopped, since a failed scrape is the same missing data seen from
+    Prometheus; short dips (a process stalling for a few seconds) stay plain changes.
+    """
+    out = []
+    by_broker: dict[str, list[Observation]] = {}
+    for o in observations:
+        if o.kind == "metric" and o.name in liveness and o.broker and o.direction in ("up", "down"):
+            by_broker.setdefault(o.broker, []).append(o)
+    for broker in sorted(by_broker):
+        flips = sorted(by_broker[broker], key=Observation.sort_key)
+        for i, o in enumerate(flips):
+            if o.direction != "down":
+                continue
+            back = next((n.at for n in flips[i + 1 :] if n.direction == "up"), None)
+            lasted = ((back or window_end) - o.at).total_seconds()
+            if lasted > min_s:
+                detail = f"scrapes failed for {lasted:.0f}s" + (
+                    "" if back else " (until the end of the window)"
+                )
+                out.append(
+                    Observation(
+                        kind="gap",
+                        name="metrics",
+                        broker=broker,
+                        at=o.at,
+                        end=back,
+                        direction="down",
+                        score=1.0,
+                        detail=detail,
+                    )
+                )
+    return out

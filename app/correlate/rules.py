@@ -47,6 +47,7 @@ class Symptom(_Strict):
     held_min: float | None = None  # metric only: its last value before the onset was at least this
     min_count: int = 1  # log events folded into the burst
     min_brokers: int = 1  # distinct brokers that must show it
+    min_hits: int = 1  # separate observations of it in the time window (repeated flaps)
     weight: float = 1.0
     anchor: bool = False  # may set the onset (the moment the cause began)
     contradicts: bool = False  # seen => subtract the weight
