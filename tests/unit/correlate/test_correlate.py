@@ -389,3 +389,32 @@ def test_onset_walks_back_up_a_rate_ramp_but_never_forward():
     assert refine_onsets([early], frame) == [early]
     slope = replace(mid, detail="broker=1;measure=slope")
     assert refine_onsets([slope], frame) == [slope]
+
+
+def test_a_follower_stalling_again_and_again_is_slow_not_hung():
+    """Short freezes (scrape fails for 10 s every 15 s, never fenced) with ISR shrinks about it."""
+    case = S.slow_follower(2)
+    victim, at = case.broker, case.injected_at
+    flaps = []
+    for k in range(6):
+        down = at + timedelta(seconds=5 + 15 * k)
+        flaps.append(
+            Finding("broker_up", victim, "change_point", down, before=1, after=0, direction="down", score=1)
+        )
+        flaps.append(
+            Finding(
+                "broker_up",
+                victim,
+                "change_point",
+                down + timedelta(seconds=10),
+                before=0,
+                after=1,
+                direction="up",
+                score=1,
+            )
+        )
+    incident = run(S.Case(case.cause, victim, at, case.findings + flaps, case.events))
+    assert (incident.hypotheses[0].cause, incident.hypotheses[0].brokers) == ("slow_follower", [victim])
+    assert all(
+        h.cause not in ("broker_hung", "broker_down") or h.confidence < 0.3 for h in incident.hypotheses
+    )
