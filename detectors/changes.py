@@ -32,8 +32,9 @@ from detectors.seasonal import deseasonalise
 
 PENALTY = 3.0
 MIN_SIZE = 3
-# A level that should sit at a baseline (URP, offline partitions) is news even for two scrapes.
-MIN_SIZE_BY_KIND = {"level": 2}
+# A level that should sit at a baseline (URP, offline partitions) is news even for one scrape
+# (slow_follower: URP on the leaders blips to 2-4 for single scrapes).
+MIN_SIZE_BY_KIND = {"level": 1}
 MAX_POINTS = 1000
 MIN_RELATIVE = 0.1
 # Latencies and rates move by factors in incidents and wander by tens of percent when healthy
@@ -65,7 +66,7 @@ def change_points(
         handled), "lag" (consumer lag; its slope is analysed), "count" (event counts per
         interval), "state" (a discrete value: every change of value, score 1).
     penalty: multiplier of sigma^2 * log(n); larger means fewer, surer change points.
-    min_size: fewest points in a regime (default 3; 2 for kind "level").
+    min_size: fewest points in a regime (default 3; 1 for kind "level").
     max_points: longer series are block-averaged to this many points for the search.
     period: seasonal period in seconds (default: daily, plus weekly over two weeks);
         only used with a DatetimeIndex spanning two periods; `seasonal=False` disables it.

@@ -292,3 +292,9 @@ def test_a_stalled_consumer_is_found_although_the_backlog_drains_in_one_scrape()
     series = pd.Series(lag, index=pd.date_range("2026-01-01", periods=97, freq="5s"))
     found = reported(series, kind="lag")
     assert found and abs(series.index.get_loc(found[0].at) - 30) <= 2 and found[0].direction == "up"
+
+
+def test_one_scrape_of_under_replicated_partitions_is_reported():
+    urp = pd.Series(np.r_[np.zeros(50), [4.0], np.zeros(40)])
+    assert [cp.at for cp in reported(urp, kind="level")] == [50, 51]
+    assert reported(urp, kind="gauge") == []  # a gauge needs a regime of min_size points
