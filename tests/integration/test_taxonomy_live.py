@@ -73,7 +73,12 @@ def test_every_broker_log_file_is_classified(stack) -> None:
 
 def test_start_up_milestones_are_classified_per_broker(stack) -> None:
     for node in stack.broker_ids:
-        lines = (Path(stack.node_log_dir(node)) / "server.log").read_text(encoding="utf-8").splitlines()
+        # server.log rolls hourly (log4j's pattern), so the start-up lines can sit in a rolled file.
+        lines = [
+            line
+            for path in sorted(Path(stack.node_log_dir(node)).glob("server.log*"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        ]
         events = taxonomy.classify_many(lines)
         started = [
             e for e in events if e.event_class == "broker_startup" and "Kafka Server started" in e.line
