@@ -685,6 +685,14 @@ class Stack:
     def stop(self, grace: float = 8.0) -> None:
         """Stop every component (SIGTERM, SIGKILL after `grace`). Data and logs stay for inspection."""
         comps = self._read_state().get("components", {})
+        # The fault scenarios' producer/consumer workers are separate processes under the run dir;
+        # left behind they would keep a CI job (and the ports' clients) alive after the stack is gone.
+        from stack import load
+
+        try:
+            load.stop(self.root)
+        except OSError:
+            pass
         order = ["shipper", "lag-exporter", *[f"kafka-{n}" for n in self.broker_ids], "prometheus", "loki"]
         live = [p for name in order if (p := procs.Proc.from_dict(comps.get(name))) is not None]
         procs.terminate(live, grace=grace)
