@@ -1,7 +1,7 @@
 """Bursts in event counts (e.g. log events of one class per 15 s) against a baseline rate.
 
-The baseline is robust: the median count, or the mean of the lowest 95% when the median is
-zero, so a long burst does not raise its own baseline. Each interval gets the
+The baseline is robust: the median count, or the mean of the quietest 75% of intervals when
+the median is zero (a rare class, tested against Poisson), so a long burst does not raise its own baseline. Each interval gets the
 Poisson upper-tail probability of its count under that rate; counts that are overdispersed
 (variance well above the mean) widen the tail to a negative binomial with the estimated
 dispersion. A burst holds at least one interval below `alpha / n` (Bonferroni) and extends
@@ -74,11 +74,16 @@ def bursts(
 def _baseline(values: np.ndarray) -> tuple[float, float]:
     """Robust rate per interval and negative-binomial dispersion (0 = Poisson)."""
     rate = float(np.median(values))
+    ordered = np.sort(values)
+    if rate == 0:
+        # A class absent from most intervals: its rate comes from the quietest three quarters
+        # (a storm may fill a quarter of the window), and with so few events no dispersion
+        # can be estimated, so the tail is Poisson.
+        quiet = ordered[: max(1, int(len(values) * 0.75))]
+        return max(float(quiet.mean()), MIN_RATE), 0.0
     # The top 5% is left out of the moments: bursts are short, and a burst inside the
     # baseline would widen the tail enough to hide itself.
-    lower = np.sort(values)[: max(1, int(len(values) * 0.95))]
-    if rate == 0:
-        rate = float(lower.mean())
+    lower = ordered[: max(1, int(len(values) * 0.95))]
     rate = max(rate, MIN_RATE)
     variance = float(lower.var())
     dispersion = max(0.0, (variance - rate) / rate**2) if len(lower) > 4 else 0.0

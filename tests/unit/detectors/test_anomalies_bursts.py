@@ -75,3 +75,11 @@ def test_latency_anomalies_are_judged_on_a_log_scale():
     found = detectors.anomalies(series, kind="latency")
     assert [a.at for a in found] == [120]
     assert found[0].expected == pytest.approx(5.0, rel=0.2)
+
+
+def test_a_storm_filling_a_quarter_of_the_window_is_one_burst():
+    rng = np.random.default_rng(7)
+    counts = pd.Series(np.zeros(32))
+    counts.iloc[8:16] = rng.poisson(5, 8)  # rebalances every few seconds for two minutes
+    (burst,) = detectors.bursts(counts)
+    assert burst.start <= 9 and burst.end >= 14 and burst.score >= detectors.REPORT_THRESHOLD
