@@ -1,11 +1,12 @@
 """Bursts in event counts (e.g. log events of one class per 15 s) against a baseline rate.
 
-The baseline is robust: the median count, or the mean of the quietest 75% of intervals when
-the median is zero (a rare class, tested against Poisson), so a long burst does not raise its
-own baseline. Each interval gets the Poisson upper-tail probability of its count under that
-rate; counts that are overdispersed (variance well above the mean) widen the tail to a
-negative binomial with the estimated dispersion. A burst holds at least one interval below `alpha / n` (Bonferroni) and extends
-over its neighbours below `alpha`; runs separated by at most `gap` quiet intervals merge.
+The baseline is robust: the median count, or the mean of the quietest 75% of intervals when the
+median is zero (a rare class, tested against Poisson), so a long burst does not raise its own
+baseline. Each interval gets the Poisson upper-tail probability of its count under that rate;
+counts that are overdispersed (variance well above the mean) widen the tail to a negative
+binomial with the estimated dispersion. A burst holds at least one interval below `alpha / n`
+(Bonferroni) and extends over its neighbours below `alpha`; runs separated by at most `gap`
+quiet intervals merge.
 """
 
 from __future__ import annotations
