@@ -2,6 +2,7 @@ import json
 
 from app.bundle import read_bundle
 from app.cli import main
+from tests.synthetic_bundle import make_bundle
 from tests.unit.scripted_http import ScriptedServer
 from tests.unit.test_source_prometheus import healthy
 
@@ -34,13 +35,14 @@ def test_check_without_a_url_is_a_usage_error(capsys, monkeypatch):
 
 
 def test_snapshot_of_one_window_writes_a_readable_bundle(tmp_path, capsys):
+    source = str(make_bundle(tmp_path / "synthetic_broker_down"))
     out = tmp_path / "snap"
     assert (
         main(
             [
                 "snapshot",
                 "--bundle",
-                "samples/synthetic_broker_down",
+                source,
                 "--from",
                 "2026-11-01T12:05:00Z",
                 "--to",
@@ -58,6 +60,7 @@ def test_snapshot_of_one_window_writes_a_readable_bundle(tmp_path, capsys):
 
 
 def test_snapshot_needs_exactly_one_destination(tmp_path, capsys):
-    assert main(["snapshot", "--bundle", "samples/synthetic_broker_down"]) == 2
-    assert main(["snapshot", "--bundle", "samples/synthetic_broker_down", "--dataset", str(tmp_path)]) == 2
+    source = str(make_bundle(tmp_path / "synthetic_broker_down"))
+    assert main(["snapshot", "--bundle", source]) == 2
+    assert main(["snapshot", "--bundle", source, "--dataset", str(tmp_path / "dataset")]) == 2
     assert "--every" in capsys.readouterr().err
