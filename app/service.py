@@ -96,7 +96,7 @@ def metric_snapshot(
             "last": _num(values.iloc[-1]) if len(values) else None,
             "change_points": [
                 {
-                    "at": iso(pd.Timestamp(cp.at).to_pydatetime()),
+                    "at": iso(pd.Timestamp(cp.at).to_pydatetime(warn=False)),
                     "before": _num(cp.before),
                     "after": _num(cp.after),
                     "direction": cp.direction,
@@ -109,7 +109,7 @@ def metric_snapshot(
         if include_series:
             step = max(1, len(values) // max_points)
             sampled = values.iloc[::step]
-            entry["series"] = [[iso(ts.to_pydatetime()), _num(v)] for ts, v in sampled.items()]
+            entry["series"] = [[iso(ts.to_pydatetime(warn=False)), _num(v)] for ts, v in sampled.items()]
         summaries.append(entry)
     return {
         "window": {"from": iso(request.window.start), "to": iso(request.window.end)},
