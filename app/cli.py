@@ -14,7 +14,7 @@ import sys
 from app.sources.base import SourceError
 
 # One line per command; each module owns its arguments.
-COMMANDS = ["diagnose", "mcp", "rules", "check", "snapshot"]
+COMMANDS = ["diagnose", "logs", "mcp", "rules", "check", "snapshot"]
 
 
 class UsageError(Exception):

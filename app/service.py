@@ -144,8 +144,29 @@ def pull_logs(
         "truncated": len(selected) > limit or result.truncated,
         "counts": dict(counts.most_common()),
         "events": [_event_dict(e) for e in selected[-limit:]],
+        "unknown_families": unknown_families(events),
         "sources": to_jsonable(result.reports),
     }
+
+
+def unknown_families(events, limit: int = 20) -> list[dict[str, Any]]:
+    """Lines no taxonomy class fits, grouped into drain3 templates (most frequent first), redacted."""
+    from app.redact import redact
+    from app.taxonomy import group_unknown
+
+    families = []
+    for template in group_unknown(events)[:limit]:
+        families.append(
+            {
+                "template": redact(template.template)[:500],
+                "count": template.count,
+                "severities": template.severities,
+                "first": iso(template.first) if template.first else None,
+                "last": iso(template.last) if template.last else None,
+                "example": redact(template.example)[:500],
+            }
+        )
+    return families
 
 
 def diagnose_window(
@@ -159,8 +180,10 @@ def diagnose_window(
 
 
 def _event_dict(event) -> dict[str, Any]:
+    from app.redact import redact
+
     data = to_jsonable(event)
-    data["line"] = data["line"][:2000]
+    data["line"] = redact(data["line"][:2000])
     return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 

@@ -204,6 +204,10 @@ def timeline(diagnosis: Diagnosis, broker: str) -> None:
     st.plotly_chart(figure, use_container_width=True, key="timeline_chart")
     counts = pd.Series([e.event_class for e in diagnosis.events]).value_counts()
     st.dataframe(counts.rename("events").to_frame(), use_container_width=True)
+    families = service.unknown_families(diagnosis.events)
+    if families:
+        st.caption("Lines no class fits, grouped into templates (new log families worth a look):")
+        st.dataframe(pd.DataFrame(families), hide_index=True, use_container_width=True)
 
 
 def note(incident: Incident) -> None:
