@@ -169,7 +169,9 @@ def empty_logs() -> pd.DataFrame:
 def read_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     if not path.is_dir():
-        raise BundleError(f"bundle {str(path)!r} is not a directory; pass a bundle folder such as samples/broker_down")
+        raise BundleError(
+            f"bundle {str(path)!r} is not a directory; pass a bundle folder such as samples/broker_down"
+        )
     manifest_file = path / "manifest.json"
     if not manifest_file.is_file():
         raise BundleError(f"{str(path)!r} has no manifest.json; it is not a bundle")

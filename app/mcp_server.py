@@ -6,7 +6,6 @@ Bad input and source failures become tool errors carrying our message (the SDK h
 the text of any other exception from the client).
 """
 
-
 import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -20,15 +19,21 @@ from app.sources.base import Source, SourceError
 Broker = Annotated[str | None, Field(description="broker id (e.g. '2') or 'all'; default all brokers")]
 From = Annotated[
     str | None,
-    Field(alias="from", description="window start: ISO-8601, epoch s/ms, or now-6h; default: the source's window"),
+    Field(
+        alias="from",
+        description="window start: ISO-8601, epoch s/ms, or now-6h; default: the source's window",
+    ),
 ]
-To = Annotated[str | None, Field(description="window end: ISO-8601, epoch s/ms, or now; default: the source's window")]
+To = Annotated[
+    str | None, Field(description="window end: ISO-8601, epoch s/ms, or now; default: the source's window")
+]
 
 INSTRUCTIONS = (
     "Kafka Incident Lens diagnoses Kafka incidents from Prometheus metrics and broker logs. "
     "Start with diagnose (what happened, ranked causes with evidence ids and verification queries). "
     "Use metric_snapshot and pull_logs to look closer at one broker or signal, "
-    "list_clusters_and_brokers to see what exists, rules_for_incident for alert rules that would have caught it."
+    "list_clusters_and_brokers to see what exists, "
+    "rules_for_incident for alert rules that would have caught it."
 )
 
 
@@ -64,13 +69,19 @@ def build_server(source: Source):
 
     def do_snapshot(**kw: Any) -> dict[str, Any]:
         return service.metric_snapshot(
-            source, kw.get("from"), kw.get("to"), kw.get("broker"), kw.get("signals"),
-            kw.get("include_series", False), kw.get("max_points", 200),
+            source,
+            kw.get("from"),
+            kw.get("to"),
+            kw.get("broker"),
+            kw.get("signals"),
+            kw.get("include_series", False),
+            kw.get("max_points", 200),
         )
 
     def do_logs(**kw: Any) -> dict[str, Any]:
-        return service.pull_logs(source, kw.get("from"), kw.get("to"), kw.get("broker"), kw.get("classes"),
-                                 kw.get("limit", 200))
+        return service.pull_logs(
+            source, kw.get("from"), kw.get("to"), kw.get("broker"), kw.get("classes"), kw.get("limit", 200)
+        )
 
     def do_diagnose(**kw: Any) -> dict[str, Any]:
         diagnosis = service.diagnose_window(source, kw.get("from"), kw.get("to"), kw.get("broker"))
@@ -80,24 +91,48 @@ def build_server(source: Source):
         diagnosis = service.diagnose_window(source, kw.get("from"), kw.get("to"), kw.get("broker"))
         return service.incident_rules(diagnosis)
 
-    _register(server, "list_clusters_and_brokers", list_clusters_and_brokers,
-              lambda **kw: service.clusters_and_brokers(source),
-              "List the cluster and broker ids this server can see, and the default time window. "
-              "Call first when you do not know the broker ids.")
-    _register(server, "metric_snapshot", metric_snapshot, do_snapshot,
-              "Compact per-signal, per-broker summaries (min/max/mean/last) and detected change points for a "
-              "window. Use to check one signal or broker after diagnose; raw points only with include_series.")
-    _register(server, "pull_logs", pull_logs, do_logs,
-              "Classified Kafka broker log events (class, severity, broker, topic-partition, group, ISR "
-              "from/to, the line) for a window, optionally filtered by event class. Use to read the log "
-              "evidence behind a hypothesis.")
-    _register(server, "diagnose", diagnose, do_diagnose,
-              "Diagnose a window: status incident|quiet, when it started, ranked hypotheses with "
-              "confidence, evidence ids, verification PromQL/LogQL and suggested actions, plus the "
-              "markdown incident note. With no arguments it diagnoses the whole source window.")
-    _register(server, "rules_for_incident", rules_for_incident, do_rules,
-              "Prometheus alert rules (YAML) that would have caught the diagnosed incident, with a promtool "
-              "unit test built from the recorded series.")
+    _register(
+        server,
+        "list_clusters_and_brokers",
+        list_clusters_and_brokers,
+        lambda **kw: service.clusters_and_brokers(source),
+        "List the cluster and broker ids this server can see, and the default time window. "
+        "Call first when you do not know the broker ids.",
+    )
+    _register(
+        server,
+        "metric_snapshot",
+        metric_snapshot,
+        do_snapshot,
+        "Compact per-signal, per-broker summaries (min/max/mean/last) and detected change points for a "
+        "window. Use to check one signal or broker after diagnose; raw points only with include_series.",
+    )
+    _register(
+        server,
+        "pull_logs",
+        pull_logs,
+        do_logs,
+        "Classified Kafka broker log events (class, severity, broker, topic-partition, group, ISR "
+        "from/to, the line) for a window, optionally filtered by event class. Use to read the log "
+        "evidence behind a hypothesis.",
+    )
+    _register(
+        server,
+        "diagnose",
+        diagnose,
+        do_diagnose,
+        "Diagnose a window: status incident|quiet, when it started, ranked hypotheses with "
+        "confidence, evidence ids, verification PromQL/LogQL and suggested actions, plus the "
+        "markdown incident note. With no arguments it diagnoses the whole source window.",
+    )
+    _register(
+        server,
+        "rules_for_incident",
+        rules_for_incident,
+        do_rules,
+        "Prometheus alert rules (YAML) that would have caught the diagnosed incident, with a promtool "
+        "unit test built from the recorded series.",
+    )
     return server
 
 

@@ -36,8 +36,9 @@ class SnapshotResult:
     problems: list[str]
 
 
-def aligned_windows(last_end: datetime | None, now: datetime, every: timedelta, delay: timedelta,
-                    max_catch_up: int = 96) -> list[Window]:
+def aligned_windows(
+    last_end: datetime | None, now: datetime, every: timedelta, delay: timedelta, max_catch_up: int = 96
+) -> list[Window]:
     """Windows still to record: from `last_end` (or the last full interval) up to `now - delay`."""
     step = every.total_seconds()
     horizon = utc(now) - delay
@@ -60,21 +61,32 @@ def record_window(source: Source, window: Window, dataset: Path) -> SnapshotResu
         *_write_parts(mframe, dataset / "metrics", window),
         *_write_parts(lframe, dataset / "logs", window),
     ]
-    problems = [f"{r.source}: {r.status} {r.message}".strip() for r in [*metrics.reports, *logs.reports]
-                if r.status in ("error", "partial")]
+    problems = [
+        f"{r.source}: {r.status} {r.message}".strip()
+        for r in [*metrics.reports, *logs.reports]
+        if r.status in ("error", "partial")
+    ]
     return SnapshotResult(window, len(mframe), len(lframe), files, problems)
 
 
-def run_due(source: Source, dataset: Path, every: timedelta, now: datetime | None = None,
-            delay: timedelta = timedelta(minutes=1)) -> list[SnapshotResult]:
+def run_due(
+    source: Source,
+    dataset: Path,
+    every: timedelta,
+    now: datetime | None = None,
+    delay: timedelta = timedelta(minutes=1),
+) -> list[SnapshotResult]:
     """Record every window that is due; the state advances only after a window's files exist."""
     dataset.mkdir(parents=True, exist_ok=True)
     state = read_state(dataset)
     if state.get("every_seconds") not in (None, every.total_seconds()):
         raise ValueError(
-            f"{dataset} was recorded every {state['every_seconds']} s; keep that interval or use a new dataset"
+            f"{dataset} was recorded every {state['every_seconds']} s; "
+            "keep that interval or use a new dataset"
         )
-    last_end = datetime.fromisoformat(state["last_end"].replace("Z", "+00:00")) if state.get("last_end") else None
+    last_end = (
+        datetime.fromisoformat(state["last_end"].replace("Z", "+00:00")) if state.get("last_end") else None
+    )
     results = []
     for window in aligned_windows(last_end, now or datetime.now(UTC), every, delay):
         result = record_window(source, window, dataset)

@@ -41,7 +41,12 @@ def make_bundle(path: Path, seed: int = 7, dead: str = "2") -> Path:
         if broker == dead:
             up[FAULT_AT:] = 0
             bytes_in[FAULT_AT:] = np.nan
-        add("under_replicated_partitions", broker, urp, 'kafka_server_replicamanager_underreplicatedpartitions{broker=~".+"}')
+        add(
+            "under_replicated_partitions",
+            broker,
+            urp,
+            'kafka_server_replicamanager_underreplicatedpartitions{broker=~".+"}',
+        )
         add("broker_up", broker, up, 'up{job="kafka"}')
         add("bytes_in_rate", broker, bytes_in, "rate(kafka_server_brokertopicmetrics_bytesin_total[1m])")
     metrics = pd.DataFrame(rows, columns=["ts", "signal", "broker", "labels", "value", "query"])
@@ -54,14 +59,21 @@ def make_bundle(path: Path, seed: int = 7, dead: str = "2") -> Path:
             if broker == dead and i >= FAULT_AT:
                 continue
             ts = times[i]
-            line = f"[{ts:%Y-%m-%d %H:%M:%S},000] INFO [LocalLog partition=t-0, dir=/d] Rolled new log segment at offset {i} in 1 ms. (kafka.log.LocalLog)"
+            line = (
+                f"[{ts:%Y-%m-%d %H:%M:%S},000] INFO [LocalLog partition=t-0, dir=/d] "
+                f"Rolled new log segment at offset {i} in 1 ms. (kafka.log.LocalLog)"
+            )
             log_rows.append((ts, broker, json.dumps({"broker": broker, "filename": "server.log"}), line))
     for k, broker in enumerate(b for b in ["1", "2", "3"] if b != dead):
         ts = fault + timedelta(seconds=2 + k)
         others = [b for b in ["1", "2", "3"] if b != dead]
-        line = (f"[{ts:%Y-%m-%d %H:%M:%S},{k:03d}] INFO [Partition orders-{k} broker={broker}] Shrinking ISR from "
-                f"{','.join(sorted(['1', '2', '3']))} to {','.join(others)}. Leader: (highWatermark: 10, endOffset: 12). "
-                f"Out of sync replicas: (brokerId: {dead}, endOffset: 10, lastCaughtUpTimeMs: 1). (kafka.cluster.Partition)")
+        line = (
+            f"[{ts:%Y-%m-%d %H:%M:%S},{k:03d}] INFO [Partition orders-{k} broker={broker}] "
+            f"Shrinking ISR from {','.join(sorted(['1', '2', '3']))} to {','.join(others)}. "
+            "Leader: (highWatermark: 10, endOffset: 12). "
+            f"Out of sync replicas: (brokerId: {dead}, endOffset: 10, lastCaughtUpTimeMs: 1). "
+            "(kafka.cluster.Partition)"
+        )
         log_rows.append((ts, broker, json.dumps({"broker": broker, "filename": "server.log"}), line))
     logs = pd.DataFrame(log_rows, columns=["ts", "broker", "labels", "line"])
     logs["ts"] = pd.to_datetime(logs["ts"], utc=True)

@@ -22,13 +22,17 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loki", help="Loki base URL (live mode)")
     parser.add_argument("--cluster", help="cluster label value (live mode; default: detected)")
     parser.add_argument(
-        "--timeout", type=float, default=15.0,
+        "--timeout",
+        type=float,
+        default=15.0,
         help="seconds per request to Prometheus/Loki (live mode; default 15)",
     )
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="start", help="ISO-8601, epoch s/ms, or now-6h (default: bundle start / now-1h)")
+    parser.add_argument(
+        "--from", dest="start", help="ISO-8601, epoch s/ms, or now-6h (default: bundle start / now-1h)"
+    )
     parser.add_argument("--to", dest="end", help="ISO-8601, epoch s/ms, or now (default: bundle end / now)")
 
 
@@ -56,5 +60,7 @@ def window_from_args(args: argparse.Namespace, source: Source) -> Window:
     except (TimeParseError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if window.end - window.start > MAX_WINDOW:
-        raise UsageError(f"window of {window.end - window.start} is longer than {MAX_WINDOW}; narrow --from/--to")
+        raise UsageError(
+            f"window of {window.end - window.start} is longer than {MAX_WINDOW}; narrow --from/--to"
+        )
     return window

@@ -50,7 +50,13 @@ def test_every_tool_over_stdio(bundle):
         ],
     )
     names = {t.name for t in tools}
-    assert {"list_clusters_and_brokers", "metric_snapshot", "pull_logs", "diagnose", "rules_for_incident"} <= names
+    assert {
+        "list_clusters_and_brokers",
+        "metric_snapshot",
+        "pull_logs",
+        "diagnose",
+        "rules_for_incident",
+    } <= names
     schema = next(t for t in tools if t.name == "metric_snapshot").input_schema
     assert "from" in schema["properties"] and "to" in schema["properties"]
 

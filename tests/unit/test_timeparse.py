@@ -27,7 +27,9 @@ def test_accepted_formats(text, expected):
     assert parse_time(text, now=NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "now+1h", "2026-13-01", "nan", "99999999999999999999", "now-6x"])
+@pytest.mark.parametrize(
+    "text", ["", "yesterday", "now+1h", "2026-13-01", "nan", "99999999999999999999", "now-6x"]
+)
 def test_rejected_formats_say_what_is_accepted(text):
     with pytest.raises(TimeParseError) as err:
         parse_time(text, now=NOW)
