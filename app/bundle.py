@@ -185,6 +185,17 @@ def read_manifest(path: str | Path) -> Manifest:
         raise BundleError(f"{manifest_file}: {exc}") from None
 
 
+def read_ground_truth(path: str | Path) -> GroundTruth | None:
+    """The bundle's ground truth, or None for a bundle recorded without an injected fault."""
+    truth_file = Path(path) / "ground_truth.json"
+    if not truth_file.is_file():
+        return None
+    try:
+        return GroundTruth.from_dict(json.loads(truth_file.read_text()))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BundleError(f"{truth_file}: not a valid ground truth file ({exc}); fix or delete it") from None
+
+
 def read_bundle(path: str | Path) -> Bundle:
     path = Path(path)
     manifest = read_manifest(path)
@@ -192,15 +203,7 @@ def read_bundle(path: str | Path) -> Bundle:
     # A missing or damaged part costs that part only: the other one is still diagnosed.
     metrics = _read_part(path / "metrics.parquet", METRIC_COLUMNS, empty_metrics, "metrics", problems)
     logs = _read_part(path / "logs.parquet", LOG_COLUMNS, empty_logs, "logs", problems)
-    truth_file = path / "ground_truth.json"
-    truth = None
-    if truth_file.is_file():
-        try:
-            truth = GroundTruth.from_dict(json.loads(truth_file.read_text()))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BundleError(
-                f"{truth_file}: not a valid ground truth file ({exc}); fix or delete it"
-            ) from None
+    truth = read_ground_truth(path)
     return Bundle(
         path=path, manifest=manifest, metrics=metrics, logs=logs, ground_truth=truth, problems=problems
     )

@@ -6,7 +6,6 @@ escaped plotly hover text, never as HTML.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app import service
-from app.bundle import GroundTruth
+from app.bundle import GroundTruth, read_ground_truth
 from app.model import Incident, iso
 from app.pipeline import Diagnosis
 from app.sources.base import SourceError
@@ -45,15 +44,12 @@ def live_settings_form(env: LiveSettings | None, params) -> LiveSettings | None:
             with st.spinner("Checking…"):
                 try:
                     found = service.check_connection(settings.prometheus, settings.loki, settings.bootstrap)
-                except (SourceError, BadRequestError) as exc:
+                except (SourceError, service.BadRequest) as exc:
                     st.error(str(exc))
                 else:
                     st.success("Connected")
                     st.json(found)
     return settings
-
-
-BadRequestError = service.BadRequest
 
 
 def choose_source(params, env_live: LiveSettings | None, bundles: dict[str, Path]):
@@ -142,12 +138,7 @@ def marks_for(diagnosis: Diagnosis, truth: GroundTruth | None = None) -> list[Ma
 
 
 def ground_truth(bundle: str | None) -> GroundTruth | None:
-    if not bundle:
-        return None
-    path = Path(bundle) / "ground_truth.json"
-    if not path.is_file():
-        return None
-    return GroundTruth.from_dict(json.loads(path.read_text()))
+    return read_ground_truth(bundle) if bundle else None
 
 
 def signals(diagnosis: Diagnosis, broker: str, bundle: str | None = None) -> None:
