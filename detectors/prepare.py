@@ -14,8 +14,10 @@ from detectors.records import DetectorInputError
 
 # gauge/level/rate: the value itself; latency: its logarithm (latencies move by factors);
 # counter: its per-second increase; lag: its slope; count: event counts (variance-stabilised);
-# state: a discrete value (up, leader id, epoch) where every change of value is a change.
-KINDS = ("gauge", "level", "rate", "latency", "counter", "lag", "count", "state")
+# state: a discrete value (up, leader id, epoch) where every change of value is a change;
+# trend: any series whose regimes are straight lines (a jump or a change of slope is a change),
+# the default for a series of unknown kind.
+KINDS = ("gauge", "level", "rate", "latency", "counter", "lag", "count", "state", "trend")
 
 
 @dataclass(frozen=True)
