@@ -128,26 +128,30 @@ def change_points(
         after = _mean(values[split : edges[i + 2]])
         at = split if kind == "trend" else _onset(signal, edges[i], split, edges[i + 2])
         jump = after - before
-        if jump == 0:
+        if jump == 0 and kind != "trend":
             continue
         confidence = max(0.0, 1.0 - pen / gains[i]) if gains[i] > 0 else 0.0
         level = max(abs(before), abs(after))
         relative = abs(jump) / level if level > 0 else 1.0
         if min_relative > 0 and relative < min_relative:
             confidence *= relative / min_relative
-        confidence *= _step_not_drift(signal[edges[i] : split], signal[split : edges[i + 2]])
-        confidence *= _steady(signal[edges[i] : split])
+        if kind != "trend":
+            # For the trend kind a bend (a drift starting, stopping or turning) is the change.
+            confidence *= _step_not_drift(signal[edges[i] : split], signal[split : edges[i + 2]])
+            confidence *= _steady(signal[edges[i] : split])
         if i == 0:
             # The window cut the first regime short: with little "before" there is no baseline.
             confidence *= min(1.0, split / max(min_size, BASELINE_SHARE * len(values)))
-        if kind != "level" and (_transient(signal, edges, i + 1) or (i > 0 and _transient(signal, edges, i))):
+        if kind not in ("level", "trend") and (
+            _transient(signal, edges, i + 1) or (i > 0 and _transient(signal, edges, i))
+        ):
             confidence *= TRANSIENT_FACTOR
         out.append(
             ChangePoint(
                 at=labels[at],
                 before=before,
                 after=after,
-                direction="up" if jump > 0 else "down",
+                direction="up" if jump >= 0 else "down",
                 magnitude=abs(jump),
                 score=round(float(confidence), 4),
                 position=int(at),
