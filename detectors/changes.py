@@ -29,7 +29,7 @@ import ruptures as rpt
 from detectors.prepare import KINDS, block_means, change_scale, noise_sigma, prepare
 from detectors.records import ChangePoint, DetectorInputError
 from detectors.seasonal import deseasonalise
-from detectors.trend import TREND_PENALTY, line_gains, linear_breaks, refine_breaks, trend_scale
+from detectors.trend import TREND_PENALTY, cycle_length, line_gains, linear_breaks, refine_breaks, trend_scale
 
 PENALTY = 3.0
 MIN_SIZE = 3
@@ -363,8 +363,17 @@ def _trend_search(signal: np.ndarray, penalty: float, min_size: int, max_points:
     block = max(1, math.ceil(n / max_points))
     coarse = block_means((signal - centre) / spread, block)
     size = max(2, math.ceil(min_size / block)) if block > 1 else min_size
-    sigma = trend_scale(coarse)
-    if not sigma > 0 or len(coarse) < 2 * size:
+    if len(coarse) < 2 * size:
+        return [], [], 0.0
+    # A cycle is looked for with the level shifts taken out (they would swamp the
+    # autocorrelation): the mean-shift search's regimes are subtracted first.
+    steps = _search(coarse, PENALTY, MIN_SIZE, max_points, MIN_JUMP)[0]
+    edges = [0, *steps, len(coarse)]
+    levels = np.concatenate(
+        [np.full(b - a, coarse[a:b].mean()) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    )
+    sigma = trend_scale(coarse, cycle_length(coarse - levels) or 0)
+    if not sigma > 0:
         return [], [], 0.0
     scaled = coarse / sigma
     pen = penalty * math.log(len(coarse))

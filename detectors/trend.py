@@ -26,6 +26,8 @@ from detectors.prepare import block_means
 TREND_PENALTY = 3.0
 TREND_MIN_SIZE = 3
 SCALE_BLOCKS = (1, 2, 4)
+CYCLE_ACF = 0.25  # autocorrelation at one cycle's lag that makes a cycle recurring
+MIN_CYCLES = 4
 
 
 class LineCosts:
@@ -115,20 +117,58 @@ def line_gains(y: np.ndarray, breaks: list[int]) -> list[float]:
     return [float(g) for g in whole - left - right]
 
 
-def trend_scale(values: np.ndarray) -> float:
+def cycle_length(values: np.ndarray, min_cycles: int = MIN_CYCLES) -> int | None:
+    """Length of a recurring cycle in the series (points), or None.
+
+    The first local peak of the autocorrelation of the linearly detrended series, after the
+    autocorrelation has first crossed zero, of at least CYCLE_ACF, with `min_cycles` cycles
+    in the window. It need not be exact: monthly pay cycles of 28-31 days qualify.
+    """
+    n = len(values)
+    if n < 4 * min_cycles:
+        return None
+    x = np.arange(n, dtype=float)
+    x -= x.mean()
+    y = values - values.mean()
+    sxx = float(np.sum(x * x))
+    residual = y - x * (float(np.sum(x * y)) / sxx if sxx > 0 else 0.0)
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(residual, size)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), size)[: n // min_cycles + 2]
+    if not acf[0] > 0:
+        return None
+    acf = acf / acf[0]
+    negative = np.flatnonzero(acf < 0)
+    if not len(negative):
+        return None
+    for lag in range(int(negative[0]) + 1, len(acf) - 1):
+        if acf[lag] >= CYCLE_ACF and acf[lag] >= acf[lag - 1] and acf[lag] >= acf[lag + 1]:
+            return lag
+    return None
+
+
+def trend_scale(values: np.ndarray, cycle: int | None = None) -> float:
     """Noise level for the piecewise-linear penalty, robust to trends and level shifts.
 
     The MAD of second differences of block means (lengths 1, 2, 4), rescaled to one point,
     the largest over those lengths: a straight trend has no second difference, a level shift
-    touches only two of them, and wandering noise grows with the block length. Combined with
-    the overall standard deviation (geometric mean) so a change must also stand out against
-    the whole window, as for the mean-shift search (prepare.change_scale).
+    touches only two of them, and wandering noise grows with the block length. When the
+    series repeats a cycle (cycle_length), blocks up to one cycle are used too, so the cycle
+    counts as noise rather than as a string of regimes (a pay-day sawtooth is not a change);
+    `cycle` defaults to cycle_length(values), callers with level shifts pass their own.
+    Combined with the overall standard deviation (geometric mean) so a change must also
+    stand out against the whole window, as for the mean-shift search (prepare.change_scale).
     """
     n = len(values)
     if n < 4:
         return 0.0
+    blocks = set(SCALE_BLOCKS)
+    if cycle is None:
+        cycle = cycle_length(values)
+    if cycle:
+        blocks |= {2**i for i in range(int(math.log2(cycle)) + 1)}
     long_run = 0.0
-    for length in SCALE_BLOCKS:
+    for length in sorted(blocks):
         if n // length < 8:
             break
         means = block_means(values[: n // length * length], length)

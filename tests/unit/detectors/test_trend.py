@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import detectors
-from detectors.trend import LineCosts, line_gains, linear_breaks, refine_breaks, trend_scale
+from detectors.trend import LineCosts, cycle_length, line_gains, linear_breaks, refine_breaks, trend_scale
 
 SEEDS = range(40)
 
@@ -147,3 +147,32 @@ def test_trend_is_a_kind_and_the_default():
     rng = np.random.default_rng(1)
     series = pd.Series(np.r_[rng.normal(0, 1, 100), rng.normal(6, 1, 100)])
     assert detectors.change_points(series) == detectors.change_points(series, kind="trend")
+
+
+def _pay_cycle(seed: int, n: int = 600) -> np.ndarray:
+    """A balance that jumps on pay day every 28-31 points and is spent down in between."""
+    rng = np.random.default_rng(seed)
+    values: list[float] = []
+    while len(values) < n:
+        values += list(100 - 2 * np.arange(int(rng.integers(28, 32))))
+    return np.array(values[:n]) + rng.normal(0, 2, n)
+
+
+def test_an_irregular_cycle_is_recognised():
+    assert cycle_length(_pay_cycle(0)) in range(28, 32)
+    assert cycle_length(np.random.default_rng(0).normal(0, 1, 600)) is None
+
+
+def test_a_recurring_cycle_is_not_a_string_of_regime_changes():
+    quiet = sum(not detectors.change_points(pd.Series(_pay_cycle(seed))) for seed in range(20))
+    assert quiet >= 19
+
+
+def test_a_level_shift_inside_a_cycle_is_still_found_alone():
+    hits = 0
+    for seed in range(20):
+        values = _pay_cycle(seed)
+        values[350:] += 120
+        found = detectors.change_points(pd.Series(values))
+        hits += [abs(cp.at - 350) <= 3 for cp in found] == [True]
+    assert hits >= 19
