@@ -7,6 +7,7 @@ naming the bootstrap servers. The parse step (`partitions_from_metadata`, `group
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,17 +208,23 @@ class KafkaAdmin:
                 client_id="kafka-incident-lens",
                 request_timeout_ms=ms,
                 bootstrap_timeout_ms=bootstrap_ms,
+                # A hung broker accepts TCP but never finishes the handshake. The long reconnect
+                # backoff keeps a node that failed set-up out of the client's node choice for the
+                # retry in `_call`; with the default 50 ms it picks at random again, maybe the
+                # hung one. (The admin client does not expose its 10 s set-up timeout.)
+                reconnect_backoff_ms=ms,
+                reconnect_backoff_max_ms=4 * ms,
             )
 
         if len(servers) < 2:
             return connect(servers, ms)
         try:
-            return connect(servers, ms // 2)
+            return _shun_nodes_that_time_out(connect(servers, ms // 2))
         except Exception as first:  # kafka-python raises several unrelated types here
             share = max(1000, ms // (2 * len(servers)))
             for server in servers[1:] + servers[:1]:
                 try:
-                    return connect([server], share)
+                    return _shun_nodes_that_time_out(connect([server], share))
                 except Exception:  # noqa: S112 - the next server may answer
                     continue
             raise first
@@ -229,9 +236,9 @@ class KafkaAdmin:
             except SourceUnavailable:
                 raise
             except Exception as exc:
-                # A timed-out request most likely went to a hung broker; the client sends the
-                # retry to the least loaded node, which is then another one. Retry once.
-                if attempt == 1 and "Time" in type(exc).__name__:
+                # A timed-out request most likely went to a hung broker, now backed off (see
+                # `_connect`), so the client sends the retry to another node. Retry once.
+                if attempt == 1 and (getattr(exc, "retriable", False) or "Time" in type(exc).__name__):
                     continue
                 raise SourceUnavailable(
                     f"{SOURCE} at {self.bootstrap}", f"{what} failed ({_describe(exc)})"
@@ -291,6 +298,47 @@ class KafkaAdmin:
                 self._client.close()
             finally:
                 self._client = None
+
+
+def _shun_nodes_that_time_out(admin, seconds: float = 60.0):
+    """Keep a node whose request timed out out of the node choice, so retries go elsewhere.
+
+    kafka-python 3.0 sends cluster-wide requests to a random idle node and backs off only nodes
+    whose connection set-up raises. A hung broker (SIGSTOP, stuck GC) accepts TCP and never
+    answers; its failed set-up even resets the backoff, so it stays eligible and a retry picks it
+    again one time in N. We remember such nodes and re-apply the backoff when the client would
+    pick one. The hook is on the client's connection manager, a private attribute: with another
+    kafka-python it is skipped and retries are random again.
+    """
+    manager = getattr(admin, "_manager", None)
+    send = getattr(manager, "send", None)
+    if not (callable(send) and hasattr(manager, "least_loaded_node") and hasattr(manager, "update_backoff")):
+        return admin
+    shunned: dict[Any, float] = {}
+
+    def pick():
+        node = manager.least_loaded_node()
+        for _ in range(8):
+            if node is None or shunned.get(node, 0.0) < time.monotonic():
+                return node
+            manager.update_backoff(node)  # makes least_loaded_node skip it while others are up
+            node = manager.least_loaded_node()
+        return node
+
+    def routed(request, node_id=None, **kwargs):
+        node_id = pick() if node_id is None else node_id
+        future = send(request, node_id=node_id, **kwargs)
+
+        def shun(exc):
+            if node_id is not None and "Time" in type(exc).__name__:
+                shunned[node_id] = time.monotonic() + seconds
+
+        if hasattr(future, "add_errback"):
+            future.add_errback(shun)
+        return future
+
+    manager.send = routed
+    return admin
 
 
 def _describe(exc: Exception) -> str:

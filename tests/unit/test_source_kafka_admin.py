@@ -111,3 +111,37 @@ def test_the_now_view_is_json_ready_and_capped():
     assert data["offline_count"] == 1 and data["offline"][0]["partition"] == 0
     assert data["leaders_per_broker"] == {"1": 4, "2": 0}
     assert data["lagging_groups"] == {"g": 10}
+
+
+def test_a_node_whose_request_timed_out_is_not_picked_again():
+    """kafka-python resets a hung node's backoff after its failed set-up; the hook re-applies it."""
+    from kafka.errors import RequestTimedOutError
+    from kafka.future import Future
+
+    from app.sources.kafka_admin import _shun_nodes_that_time_out
+
+    class Manager:
+        def __init__(self):
+            self.backoff: set[int] = set()
+            self.sent: list[int] = []
+
+        def least_loaded_node(self):
+            return min({1, 2, 3} - self.backoff)  # node 1 first, like an unlucky random pick
+
+        def update_backoff(self, node):
+            self.backoff.add(node)
+
+        def send(self, request, node_id=None, **kwargs):
+            self.sent.append(node_id)
+            return Future()
+
+    class Admin:
+        _manager = Manager()
+
+    admin = _shun_nodes_that_time_out(Admin())
+    manager = admin._manager
+    manager.send("describe").failure(RequestTimedOutError("after 9999 ms"))
+    manager.backoff.clear()  # what the library does once the hung node's set-up gives up
+    manager.send("describe again")
+    manager.send("to node 1 on purpose", node_id=1)
+    assert manager.sent == [1, 2, 1]
