@@ -1,6 +1,7 @@
 """Detectors: pure functions of a pandas Series returning typed findings. No I/O.
 
-    change_points(series, **kw) -> list[ChangePoint]   regime changes (ruptures, L2 / PELT)
+    change_points(series, **kw) -> list[ChangePoint]   regime changes (lines by default,
+                                                        levels for the Kafka kinds; PELT)
     anomalies(series, **kw)     -> list[Anomaly]       short spans off the recent behaviour
     bursts(counts, **kw)        -> list[Burst]         event-count bursts over a baseline rate
 

@@ -8,8 +8,12 @@ bench/tcpd.py and bench/scenarios.py):
   stabilised (Anscombe), and a strong daily/weekly pattern is removed (seasonal.py);
 * long series are averaged in blocks down to at most `max_points`, so the search stays
   near-linear in the series length; each break is then refined at full resolution;
-* ruptures' KernelCPD with a linear kernel (the L2 mean-shift cost, with its C-coded
-  PELT search) finds the optimal segmentation for the penalty
+* kind "trend" (the default, for a series of unknown kind, measured on TCPD): regimes are
+  straight lines (trend.py: own O(1) line cost, PELT, a noise scale on second differences
+  that treats a recurring cycle as noise), so a change of slope is a change and a straight
+  trend is none; its scores skip the step-only damping below;
+* every other kind: ruptures' KernelCPD with a linear kernel (the L2 mean-shift cost, with
+  its C-coded PELT search) finds the optimal segmentation for the penalty
   `penalty * sigma^2 * log(n)`, sigma a noise scale robust to level shifts and to
   autocorrelation (prepare.change_scale);
 * a break's score is 1 - penalty / gain (gain: the cost saved by that one break),
@@ -65,11 +69,14 @@ def change_points(
 ) -> list[ChangePoint]:
     """Change points of `series`, earliest first.
 
-    kind: "gauge" | "level" | "rate" (the value itself), "latency" (its logarithm),
-        "counter" (a monotone counter; its per-second increase is analysed, resets
-        handled), "lag" (consumer lag; its slope is analysed), "count" (event counts per
-        interval), "state" (a discrete value: every change of value, score 1).
-    penalty: multiplier of sigma^2 * log(n); larger means fewer, surer change points.
+    kind: "trend" (default: any series; regimes are straight lines, so a jump or a change
+        of slope is a change), "gauge" | "level" | "rate" (the value itself, regimes are
+        levels), "latency" (its logarithm), "counter" (a monotone counter; its per-second
+        increase is analysed, resets handled), "lag" (consumer lag; its slope is analysed),
+        "count" (event counts per interval), "state" (a discrete value: every change of
+        value, score 1).
+    penalty: multiplier of sigma^2 * log(n); larger means fewer, surer change points
+        (default 3 for every kind).
     min_size: fewest points in a regime (default 3; 1 for kind "level").
     max_points: longer series are block-averaged to this many points for the search.
     period: seasonal period in seconds (default: daily, plus weekly over two weeks);
@@ -78,7 +85,7 @@ def change_points(
         (default per kind: 0.5 latency, 0.25 rate/counter, 0.1 otherwise).
     min_jump: a regime must differ from its neighbour by at least this many standard
         deviations of the whole (analysed) series; weaker breaks are dropped. It keeps slow
-        trends and drifts from being cut into many small steps.
+        trends and drifts from being cut into many small steps (mean-shift kinds only).
 
     NaN, inf, gaps, duplicate or unsorted labels, constant and very short series are
     accepted and give [] when nothing can be said. A non-Series input or non-numeric
