@@ -41,7 +41,11 @@ PRIMARY: dict[str, list[tuple[str, str]]] = {
     "consumer_stalled": [("consumer_lag_sum", "any"), ("consumer_lag_max_partition", "any")],
     "traffic_surge": [("messages_in_rate", "any"), ("bytes_in_rate", "any")],
     "gc_pressure": [("gc_count_rate", "target"), ("gc_time_fraction", "target")],
-    "rebalance_storm": [("consumer_lag_sum", "any"), ("consumer_lag_max_partition", "any")],
+    "rebalance_storm": [
+        ("consumer_group_members", "any"),
+        ("consumer_lag_sum", "any"),
+        ("consumer_lag_max_partition", "any"),
+    ],
     "slow_follower": [("under_replicated_partitions", "others"), ("isr_shrink_rate", "any")],
     "under_min_isr": [("under_min_isr_partitions", "target"), ("under_replicated_partitions", "target")],
     "log_dir_failure": [

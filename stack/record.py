@@ -51,6 +51,7 @@ class Scenario:
     step_s: float
     params: dict = field(default_factory=dict)
     description: str = ""
+    settle_s: float = 60.0
 
 
 def load_catalog(path: Path = CATALOG) -> dict[str, Scenario]:
@@ -70,6 +71,7 @@ def load_catalog(path: Path = CATALOG) -> dict[str, Scenario]:
             fault_s=float(merged["fault_s"]),
             after_s=float(merged["after_s"]),
             step_s=float(merged["step_s"]),
+            settle_s=float(merged.get("settle_s", 60)),
             params=dict(merged.get("params") or {}),
             description=merged.get("description", ""),
         )
@@ -196,6 +198,37 @@ def wait_healthy(ops: faults.StackOps, timeout_s: float = 240.0, log=print) -> f
     )
 
 
+def settle(ops: faults.StackOps, settle_s: float, log=print) -> float:
+    """Give leadership back to the preferred replicas, then wait `settle_s`; return seconds.
+
+    A broker restarted by the previous scenario leads nothing until Kafka's automatic
+    preferred-leader election (leader.imbalance.check.interval.seconds, 300 s) runs, and that can
+    land inside the next baseline: leader counts, traffic and fetch rates all step, a real regime
+    change in a window meant to be healthy. Electing now and letting the 20 s rate() windows and
+    the ISR settle keeps the baseline quiet.
+    """
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    started = time.monotonic()
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=ops.bootstrap, request_timeout_ms=15000, client_id="kil-record"
+        )
+        try:
+            # ELECTION_NOT_NEEDED for balanced partitions is the normal answer, not an error
+            admin.elect_leaders(0, None, timeout_ms=15000, raise_errors=False)
+        finally:
+            admin.close()
+    except KafkaError as exc:
+        raise RecordError(
+            f"preferred leader election failed ({exc}); check `python -m stack status`"
+        ) from None
+    log(f"preferred leaders elected; settling {settle_s:.0f}s before the baseline")
+    time.sleep(settle_s)
+    return time.monotonic() - started
+
+
 def ensure_load(ops: faults.StackOps, warmup_s: float = 30.0, log=print) -> None:
     if load.read_pid(ops.run_dir, "producer"):
         return
@@ -227,6 +260,7 @@ def run_scenario(scenario: Scenario, ops: faults.StackOps, broker: str | None = 
     t0 = time.monotonic()
     ensure_load(ops, log=log)
     timings["healthy_wait_s"] = wait_healthy(ops, log=log)
+    timings["settle_s"] = settle(ops, scenario.settle_s, log=log) if scenario.settle_s > 0 else 0.0
     start = now()
     log(f"{iso(start)} baseline {scenario.baseline_s:.0f}s")
     time.sleep(scenario.baseline_s)
@@ -375,13 +409,17 @@ def pull_window(endpoints: StackEndpoints, window: Window, step_s: float):
 
     problems: list[str] = []
     try:
-        source = LiveSource(endpoints.prometheus_url, endpoints.loki_url, cluster=endpoints.cluster,
-                            max_log_lines=1_000_000)
+        source = LiveSource(
+            endpoints.prometheus_url, endpoints.loki_url, cluster=endpoints.cluster, max_log_lines=1_000_000
+        )
         metrics = source.metrics(window)
         logs = source.logs(window)
         profile = source.layout().profile
-        problems += [f"{r.source}: {r.status} {r.message}".strip() for r in [*metrics.reports, *logs.reports]
-                     if r.status != "ok"]
+        problems += [
+            f"{r.source}: {r.status} {r.message}".strip()
+            for r in [*metrics.reports, *logs.reports]
+            if r.status != "ok"
+        ]
         if len(metrics.frame) and len(logs.frame):
             return metrics.frame, logs.frame, profile, problems
         problems.append("LiveSource returned no metrics or no logs; pulled directly instead")
@@ -462,6 +500,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-s", type=float)
     parser.add_argument("--after-s", type=float)
     parser.add_argument("--step-s", type=float)
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        help="seconds between the preferred-leader election and the baseline (default 60)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
@@ -474,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
                 "fault_s": args.fault_s,
                 "after_s": args.after_s,
                 "step_s": args.step_s,
+                "settle_s": args.settle_s,
             },
         )
     except (RecordError, faults.FaultError, load.LoadError) as exc:

@@ -132,6 +132,11 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             expr=f"sum without ({lag_drop}) (deriv(kafka_consumergroup_lag[{w}]))",
         ),
         Record(
+            "consumer_group_members",
+            "group:kafka_consumergroup_members:sum",
+            expr=f"sum without ({cfg.without}) (kafka_consumergroup_members)",
+        ),
+        Record(
             "consumer_lag_seconds",
             "group:kafka_consumergroup_lag_seconds:max",
             # Per topic: lag / produce rate (end-offset growth); the group's worst topic.
