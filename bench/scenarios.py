@@ -46,7 +46,11 @@ PRIMARY: dict[str, list[tuple[str, str]]] = {
         ("consumer_lag_sum", "any"),
         ("consumer_lag_max_partition", "any"),
     ],
-    "slow_follower": [("under_replicated_partitions", "others"), ("isr_shrink_rate", "any")],
+    "slow_follower": [
+        ("follower_fetch_rate", "others"),
+        ("under_replicated_partitions", "others"),
+        ("isr_shrink_rate", "any"),
+    ],
     "under_min_isr": [("under_min_isr_partitions", "target"), ("under_replicated_partitions", "target")],
     "log_dir_failure": [
         ("offline_partitions", "any"),

@@ -107,13 +107,18 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
             f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
             expr=f"sum without ({cfg.without_plus('version')}) "
             "(rate(kafka_network_requestmetrics_requests_total"
-            f'{{request=~"Produce|FetchConsumer",{cfg.broker_label}=~".+"}}[{w}]))',
+            f'{{request=~"Produce|FetchConsumer|FetchFollower",{cfg.broker_label}=~".+"}}[{w}]))',
             matchers='request="Produce"',
         ),
         Record(
             "fetch_request_rate",
             f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
             matchers='request="FetchConsumer"',
+        ),
+        Record(
+            "follower_fetch_rate",
+            f"broker_request:kafka_network_requestmetrics_requests:rate{w}",
+            matchers='request="FetchFollower"',
         ),
         Record("log_flush_time_p99", "broker:kafka_log_logflushstats_logflushrateandtimems:p99", op="max"),
         Record(
