@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TypeVar
 
 import numpy as np
@@ -119,22 +120,16 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
     # Plain columns, not pandas cells: per-row DataFrame/iloc access was most of the stage's time.
     stamps = logs["ts"].array  # only read for records whose own line has no timestamp
     texts = logs["line"].tolist()
-    labels = logs["labels"].tolist() if "labels" in logs else [None] * len(logs)
-    brokers = logs["broker"].tolist()
-    streams: dict[tuple[str, str], list[int]] = {}
-    for row, (b, lab) in enumerate(zip(brokers, labels, strict=True)):
-        missing = b is None or b is pd.NA or b != b  # b != b: a NaN from a "str" column
-        key = ("" if missing else str(b), lab if isinstance(lab, str) else "")
-        streams.setdefault(key, []).append(row)
+    stream_of_row, keys = _streams(logs)
     stamp_ns = pd.DatetimeIndex(logs["ts"]).asi8
     stamp_ns = np.where(stamp_ns == np.iinfo(np.int64).min, np.iinfo(np.int64).max, stamp_ns)  # NaT last
-    order = np.argsort(stamp_ns, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
+    # Rows by stream (in key order), then time, then row order (lexsort is stable).
+    order = np.lexsort((stamp_ns, stream_of_row))
+    cuts = np.flatnonzero(np.diff(stream_of_row[order])) + 1
     out: list[LogEvent] = []
-    for key in sorted(streams):
-        members = streams[key]
-        members = [members[i] for i in np.argsort(rank[members], kind="stable")]
+    for members_arr in np.split(order, cuts):
+        members = members_arr.tolist()
+        key = keys[stream_of_row[members[0]]]
         # Usually no entry holds a newline: one line per row, no record starts to mark.
         rows = members
         lines = [(t if isinstance(t, str) else "").rstrip("\r\n") for t in (texts[r] for r in members)]
@@ -148,21 +143,47 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
                 entry_starts.add(len(lines))
                 rows.extend([row] * len(pieces))
                 lines.extend(pieces)
-        first = members[0]
         broker = key[0] or None
-        filename = _label(labels[first], "filename")
+        filename = _label(key[1], "filename")
         # A shipper that joins records (newlines inside entries) makes every entry one record.
-        for start, _count, event in taxonomy.classify_records(lines, starts=entry_starts if joined else None):
+        for start, _count, event in taxonomy.classify_records(
+            lines, starts=entry_starts if joined else None, source_broker=broker, filename=filename
+        ):
             if event.ts is None:
+                # A fresh event from the taxonomy, not shared yet: filled in place.
                 row_ts = stamps[rows[start]]
-                event.__dict__["ts"] = None if pd.isna(row_ts) else row_ts.to_pydatetime(warn=False)
-            # Fresh events from the taxonomy, not shared yet: filled in place (dataclasses.replace
-            # re-ran __init__ for each of 200k events).
-            event.__dict__["source_broker"] = broker
-            event.__dict__["filename"] = event.filename or filename
+                _set(event, "ts", None if pd.isna(row_ts) else row_ts.to_pydatetime(warn=False))
             out.append(event)
-    out.sort(key=lambda e: (e.ts is None, e.ts or 0))
-    return out
+    # In time order, events without a time last (both stable).
+    timed = [e for e in out if e.ts is not None]
+    timed.sort(key=_BY_TS)
+    if len(timed) < len(out):
+        timed.extend(e for e in out if e.ts is None)
+    return timed
+
+
+_BY_TS = attrgetter("ts")
+
+
+def _streams(logs: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Per row, the index of its stream in `keys`: sorted (broker or "", labels text or "")."""
+    b_codes, b_values = pd.factorize(logs["broker"])  # missing (None, NaN, NA) -> -1
+    b_keys = ["", *(str(b) for b in b_values)]
+    if "labels" in logs:
+        l_codes, l_values = pd.factorize(logs["labels"])
+        l_keys = ["", *(v if isinstance(v, str) else "" for v in l_values)]
+    else:
+        l_codes, l_keys = np.full(len(logs), -1), [""]
+    pairs = (b_codes.astype(np.int64) + 1) * len(l_keys) + (l_codes.astype(np.int64) + 1)
+    unique_pairs, inverse = np.unique(pairs, return_inverse=True)
+    pair_keys = [(b_keys[p // len(l_keys)], l_keys[p % len(l_keys)]) for p in unique_pairs.tolist()]
+    keys = sorted(set(pair_keys))
+    index = {k: i for i, k in enumerate(keys)}
+    stream_of_pair = np.array([index[k] for k in pair_keys], dtype=np.int64)
+    return stream_of_pair[inverse.reshape(-1)], keys
+
+
+_set = object.__setattr__  # LogEvent is frozen; only for fresh events nobody else holds
 
 
 def _label(labels: object, name: str) -> str | None:

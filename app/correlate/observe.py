@@ -16,6 +16,7 @@ import json
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Literal
 
 import numpy as np
@@ -109,8 +110,52 @@ def emitter_of(event: LogEvent) -> str | None:
     return None if broker is None else str(broker)
 
 
+@dataclass(frozen=True)
+class EventTable:
+    """The timed events as columns, built once per diagnosis for the per-event steps.
+
+    Bursts, silences and sample lines each walked 200k LogEvents in Python (a third of the
+    correlate stage on a day of logs); they now share these columns and work on arrays.
+    """
+
+    events: list[LogEvent]  # the events with a time, in their order
+    ts: list[datetime]  # their times in UTC
+    ns: np.ndarray  # the same as int64 nanoseconds
+    cls: list[str]
+    emitter: list[str | None]  # emitter_of
+    subject: list[str | None]  # subject_of
+
+    @classmethod
+    def of(cls, events: list[LogEvent] | EventTable) -> EventTable:
+        if isinstance(events, EventTable):
+            return events
+        timed = [e for e in events if e.ts is not None]
+        ts = [t if t.tzinfo is UTC else utc(t) for t in map(_TS, timed)]
+        ns = pd.DatetimeIndex(ts).as_unit("ns").asi8 if ts else np.zeros(0, dtype=np.int64)
+        sources = list(map(_SOURCE, timed))
+        brokers = list(map(_BROKER, timed))
+        emitter = [
+            (s if type(s) is str else str(s))
+            if s is not None
+            else (b if b is None or type(b) is str else str(b))
+            for s, b in zip(sources, brokers, strict=True)
+        ]
+        # Most events name no broker, peer or ISR (GC lines, routine messages): no subject to work out.
+        subject = [
+            subject_of(e) if (b is not None or e.peer is not None or e.isr_from is not None) else None
+            for e, b in zip(timed, brokers, strict=True)
+        ]
+        return cls(timed, ts, np.asarray(ns, dtype=np.int64), list(map(_CLASS, timed)), emitter, subject)
+
+
+_TS = attrgetter("ts")
+_SOURCE = attrgetter("source_broker")
+_BROKER = attrgetter("broker")
+_CLASS = attrgetter("event_class")
+
+
 def log_bursts(
-    events: list[LogEvent],
+    events: list[LogEvent] | EventTable,
     window_start: datetime,
     window_end: datetime,
     *,
@@ -120,28 +165,33 @@ def log_bursts(
     ignore: frozenset[str] = frozenset(),
 ) -> list[Observation]:
     """Bursts of each (class, emitter, subject) stream against its own baseline rate in the window."""
-    rows = [
-        (
-            e.ts if e.ts.tzinfo is UTC else utc(e.ts),
-            e.event_class,
-            emitter_of(e) or "",
-            subject_of(e) or "",
-            e.line,
-        )
-        for e in events
-        if e.ts is not None and e.event_class not in ignore
-    ]
-    if not rows:
+    table = EventTable.of(events)
+    keep = np.array([c not in ignore for c in table.cls], dtype=bool)
+    rows = np.flatnonzero(keep)
+    if not len(rows):
         return []
-    frame = pd.DataFrame(rows, columns=["ts", "cls", "emitter", "subject", "line"])
     n_bins = max(1, int(np.ceil((window_end - window_start).total_seconds() / bin_s)))
     start_ns = pd.Timestamp(window_start).value
-    # Vectorised ns stamps (a Timestamp per event via .map was a fifth of this function's time).
-    stamps = pd.Series(pd.DatetimeIndex(frame["ts"]).as_unit("ns").asi8, index=frame.index)
-    frame["bin"] = ((stamps - start_ns) // int(bin_s * 1e9)).clip(0, n_bins - 1)
+    bins = ((table.ns[rows] - start_ns) // int(bin_s * 1e9)).clip(0, n_bins - 1)
+    # Streams in (class, emitter, subject) order: each column's sorted codes combine in that order.
+    codes = np.zeros(len(rows), dtype=np.int64)
+    uniques = []
+    for column in (table.cls, table.emitter, table.subject):
+        values = np.array([column[i] or "" for i in rows.tolist()], dtype=object)
+        c, u = pd.factorize(values, sort=True)
+        codes = codes * len(u) + c
+        uniques.append(u)
+    stream_codes, inverse = np.unique(codes, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    # Members of each stream in time order (stable: ties keep the events' order).
+    order = np.lexsort((table.ns[rows], inverse))
+    cuts = np.flatnonzero(np.diff(inverse[order])) + 1
     out: list[Observation] = []
-    for (cls, emitter, subject), group in frame.groupby(["cls", "emitter", "subject"], sort=True):
-        counts = np.bincount(group["bin"].to_numpy(dtype=int), minlength=n_bins)
+    for code, members in zip(stream_codes.tolist(), np.split(order, cuts), strict=True):
+        code, k_subject = divmod(code, len(uniques[2]))
+        k_cls, k_emitter = divmod(code, len(uniques[1]))
+        member_bins = bins[members]
+        counts = np.bincount(member_bins, minlength=n_bins)
         # The stream's usual rate per bin. A class seen in only a few bins has no usual rate: each
         # of its events is news (an ISR shrink, a fencing); a steady class must beat its own rate.
         rare = np.count_nonzero(counts) <= max(2, RARE_SHARE * n_bins) and np.median(counts) == 0
@@ -154,40 +204,58 @@ def log_bursts(
         hot = (counts > 0) & (tail < p)
         if not hot.any():
             continue
-        group = group.sort_values("ts", kind="stable")
-        hot_bins = set(np.flatnonzero(hot).tolist())
-        picked = group[group["bin"].isin(hot_bins)]
-        out.extend(_episodes(picked, cls, emitter or None, subject or None, tail, episode_gap_s))
+        picked = members[hot[member_bins]]
+        emitter, subject = uniques[1][k_emitter], uniques[2][k_subject]
+        out.extend(
+            _episodes(
+                table,
+                rows[picked],
+                bins[picked],
+                uniques[0][k_cls],
+                emitter or None,
+                subject or None,
+                tail,
+                episode_gap_s,
+            )  # fmt: skip
+        )
     return out
 
 
 def _episodes(
-    picked: pd.DataFrame, cls: str, emitter: str | None, subject: str | None, tail: np.ndarray, gap_s: float
+    table: EventTable,
+    rows: np.ndarray,
+    bins: np.ndarray,
+    cls: str,
+    emitter: str | None,
+    subject: str | None,
+    tail: np.ndarray,
+    gap_s: float,
 ) -> list[Observation]:
+    """Hot events of one stream (in time order) cut into episodes at gaps longer than `gap_s`."""
+    # Seconds between events as timedelta.total_seconds() gives them (whole microseconds / 1e6).
+    us = table.ns[rows] // 1000
+    breaks = np.flatnonzero(np.diff(us) / 1e6 > gap_s) + 1
+    starts = [0, *breaks.tolist()]
+    ends = [*breaks.tolist(), len(rows)]
+    p_mins = np.minimum.reduceat(tail[bins], starts)
     out = []
-    times = picked["ts"].tolist()
-    lines = picked["line"].tolist()
-    bins = picked["bin"].tolist()
-    start = 0
-    for i in range(1, len(times) + 1):
-        if i == len(times) or (times[i] - times[i - 1]).total_seconds() > gap_s:
-            p_min = float(min(tail[b] for b in bins[start:i]))
-            score = float(min(1.0, -np.log10(max(p_min, 1e-12)) / 4.0))
-            out.append(
-                Observation(
-                    kind="log",
-                    name=cls,
-                    broker=emitter,
-                    at=times[start],
-                    end=times[i - 1],
-                    direction="up",
-                    score=max(score, 0.5),
-                    count=i - start,
-                    subject=subject,
-                    sample=lines[start][:500],
-                )
+    for start, end, p_min in zip(starts, ends, p_mins.tolist(), strict=True):
+        score = float(min(1.0, -np.log10(max(p_min, 1e-12)) / 4.0))
+        first = int(rows[start])
+        out.append(
+            Observation(
+                kind="log",
+                name=cls,
+                broker=emitter,
+                at=table.ts[first],
+                end=table.ts[int(rows[end - 1])],
+                direction="up",
+                score=max(score, 0.5),
+                count=end - start,
+                subject=subject,
+                sample=table.events[first].line[:500],
             )
-            start = i
+        )
     return out
 
 
@@ -265,22 +333,25 @@ def _stopped_at(per_signal: dict[str, pd.DatetimeIndex], last: pd.Timestamp, ste
     return pick + pd.Timedelta(seconds=step_s)
 
 
-def log_silences(events: list[LogEvent], window_end: datetime, min_gap_s: float) -> list[Observation]:
+def log_silences(
+    events: list[LogEvent] | EventTable, window_end: datetime, min_gap_s: float
+) -> list[Observation]:
     """Per emitting broker, silences far longer than its usual gap between lines."""
-    by_broker: dict[str, list[datetime]] = {}
-    for e in events:  # one pass over every event: no call for what is already a UTC stamp
-        ts = e.ts
-        if ts is None:
-            continue
-        emitter = emitter_of(e)
+    table = EventTable.of(events)
+    by_broker: dict[str, list[int]] = {}
+    for i, emitter in enumerate(table.emitter):
         if emitter is not None:
-            by_broker.setdefault(emitter, []).append(ts if ts.tzinfo is UTC else utc(ts))
+            by_broker.setdefault(emitter, []).append(i)
+    # datetime.timestamp() of a UTC time: its whole microseconds / 1e6 (exact in float64).
+    seconds = (table.ns // 1000) / 1e6
     out = []
     for broker in sorted(by_broker):
-        times = sorted(by_broker[broker])
-        if len(times) < 5:
+        rows = np.asarray(by_broker[broker])
+        if len(rows) < 5:
             continue
-        gaps = np.diff(np.array([t.timestamp() for t in times]))
+        rows = rows[np.argsort(table.ns[rows], kind="stable")]
+        times = _At(table.ts, rows.tolist())
+        gaps = np.diff(seconds[rows])
         usual = float(np.percentile(gaps, 95)) if len(gaps) else 0.0
         limit = max(min_gap_s, 5 * usual)
         for i in np.flatnonzero(gaps > limit):
@@ -311,6 +382,16 @@ def log_silences(events: list[LogEvent], window_end: datetime, min_gap_s: float)
                 )
             )
     return out
+
+
+class _At:
+    """times[i] of a stream without building its list: table.ts at the stream's i-th row."""
+
+    def __init__(self, ts: list[datetime], rows: list[int]):
+        self._ts, self._rows = ts, rows
+
+    def __getitem__(self, i: int) -> datetime:
+        return self._ts[self._rows[i]]
 
 
 class Levels:

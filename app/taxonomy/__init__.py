@@ -78,13 +78,21 @@ def classify_many(lines: Iterable[str | bytes], *, taxonomy: Taxonomy | None = N
 
 
 def classify_records(
-    lines: Iterable[str | bytes], *, starts: Container[int] | None = None, taxonomy: Taxonomy | None = None
+    lines: Iterable[str | bytes],
+    *,
+    starts: Container[int] | None = None,
+    taxonomy: Taxonomy | None = None,
+    source_broker: str | None = None,
+    filename: str | None = None,
 ) -> Iterator[tuple[int, int, LogEvent]]:
     """Streaming: one (first line index, line count, event) per multi-line record of one stream.
 
     `starts` marks line indices that always begin a record (entries already joined by a shipper).
+    `source_broker` and `filename` (the stream's) are set on every event.
     """
-    return _classify_records(taxonomy or load(), lines, starts)
+    return _classify_records(
+        taxonomy or load(), lines, starts, source_broker=source_broker, filename=filename
+    )
 
 
 def group_unknown(events: Iterable[LogEvent], **options) -> list[Template]:

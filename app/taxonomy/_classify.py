@@ -7,6 +7,8 @@ from the ident and the rule's captures.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from app.model import LogEvent
@@ -18,20 +20,82 @@ from ._rules import UNKNOWN, Taxonomy, simple_logger
 MAX_EVENT_LINE = 65_536  # characters of the original line kept on the event
 
 _FIELDS = tuple(LogEvent.__dataclass_fields__)
-_BLANK = dict.fromkeys(_FIELDS)
-_BLANK["line"] = ""
-_new = object.__new__
+ENTITY_FIELDS = ("broker", "peer", "topic", "partition", "group", "isr_from", "isr_to", "member", "log_dir")
+set_field = object.__setattr__  # only on a fresh event that nobody else holds yet
+
+
+class _Fresh:
+    """A mutable twin of the slotted LogEvent: filled with plain attribute stores, then re-typed.
+
+    LogEvent is frozen, so its __init__ sets each of its 16 slots through object.__setattr__
+    (1.1 us an event, 0.2 s on a day of logs); the twin's stores and the `__class__` switch (legal
+    between classes with the same slots) take a third of that. The twin never escapes `new_event`.
+    """
+
+    __slots__ = LogEvent.__slots__
+
+    def __init__(
+        self, event_class, severity, ts, logger, broker, peer, topic, partition, group,
+        isr_from, isr_to, member, log_dir, line, source_broker, filename,
+    ) -> None:  # fmt: skip
+        self.event_class = event_class
+        self.severity = severity
+        self.ts = ts
+        self.logger = logger
+        self.broker = broker
+        self.peer = peer
+        self.topic = topic
+        self.partition = partition
+        self.group = group
+        self.isr_from = isr_from
+        self.isr_to = isr_to
+        self.member = member
+        self.log_dir = log_dir
+        self.line = line
+        self.source_broker = source_broker
+        self.filename = filename
+
+
+_EXPECTED = ("event_class", "severity", "ts", "logger", *ENTITY_FIELDS, "line", "source_broker", "filename")
+if _FIELDS != _EXPECTED or tuple(LogEvent.__slots__) != _FIELDS:  # pragma: no cover - update _Fresh
+    raise ImportError(f"LogEvent fields changed ({_FIELDS}); update app/taxonomy/_classify._Fresh")
+
+
+def new_event(
+    event_class: str,
+    severity: str | None = None,
+    ts: datetime | None = None,
+    logger: str | None = None,
+    broker: str | None = None,
+    peer: str | None = None,
+    topic: str | None = None,
+    partition: int | None = None,
+    group: str | None = None,
+    isr_from: list[int] | None = None,
+    isr_to: list[int] | None = None,
+    member: str | None = None,
+    log_dir: str | None = None,
+    line: str = "",
+    source_broker: str | None = None,
+    filename: str | None = None,
+) -> LogEvent:
+    """`LogEvent(...)` without the frozen dataclass __init__ (3x faster); compares equal to it."""
+    event = _Fresh(
+        event_class, severity, ts, logger, broker, peer, topic, partition, group,
+        isr_from, isr_to, member, log_dir, line, source_broker, filename,
+    )  # fmt: skip
+    event.__class__ = LogEvent
+    return event  # type: ignore[return-value]
 
 
 def make_event(values: dict[str, Any]) -> LogEvent:
-    """Build a LogEvent without the frozen-dataclass __init__ (5x faster on the hot path).
+    """Build a LogEvent from a dict holding exactly its fields (see `new_event`)."""
+    return new_event(**values)
 
-    `values` must hold exactly the LogEvent fields; the result compares equal to
-    `LogEvent(**values)`.
-    """
-    event = _new(LogEvent)
-    event.__dict__.update(values)
-    return event
+
+def event_values(event: LogEvent) -> dict[str, Any]:
+    """The fields of an event as a new dict (the inverse of `make_event`)."""
+    return {name: getattr(event, name) for name in _FIELDS}
 
 
 _LOGGER_KEYS: dict[str, str] = {}
@@ -46,25 +110,113 @@ def logger_key(logger: str) -> str:
     return key
 
 
+# A classified physical line before it becomes an event: (layout kind, class, severity, time,
+# logger, entities or None, event text). Records are merged from these, so a continuation line of a
+# stack trace or config dump costs no LogEvent of its own. The entities dict may be shared between
+# results (it comes from a cache): never mutate it; lists are copied into each event.
+Result = tuple[str, str, str | None, datetime | None, str | None, dict[str, Any] | None, str]
+
+
 def classify_line(tax: Taxonomy, raw: str | bytes) -> tuple[LogEvent, str]:
     """The event for one physical line, and its layout kind (see `_envelope`)."""
+    r = line_result(tax, raw)
+    return event_of(r), r[0]
+
+
+def event_of(r: Result, source_broker: str | None = None, filename: str | None = None) -> LogEvent:
+    """A fresh LogEvent for one line's result."""
+    _kind, event_class, severity, ts, logger, entities, line = r
+    if entities is None:
+        return new_event(
+            event_class, severity, ts, logger, None, None, None, None, None, None, None, None, None,
+            line, source_broker, filename,
+        )  # fmt: skip
+    return new_event(
+        event_class, severity, ts, logger, line=line, source_broker=source_broker, filename=filename,
+        **_copied(entities),
+    )  # fmt: skip
+
+
+def line_result(tax: Taxonomy, raw: str | bytes) -> Result:
+    """The classification of one physical line (see `Result`)."""
     if _RESULTS_OWNER[0] != id(tax):
         _RESULTS.clear()
+        _KAFKA_SUFFIX.clear()
+        _GC_SUFFIX.clear()
+        _LINES.clear()
         _RESULTS_OWNER[0] = id(tax)
+    # Cache keys are cut from cleaned lines (no control characters or surrogates) and a prefix only
+    # matches when it is digits and punctuation, so a raw line that hits a cache is its own cleaned
+    # form, unless it ends with a line break (cleaning strips it): `clean` is skipped for it.
+    if type(raw) is str and raw[-1:] != "\n":
+        r = _cached(raw)
+        if r is not None:
+            return r
     line = env.clean(raw)
+    if line is not raw:
+        r = _cached(line)
+        if r is not None:
+            return r
+    r = _result_clean(tax, line)
+    n = len(line)
+    if 0 < n <= _CACHED_MAX_LINE:
+        first = line[0]
+        if first == "[":
+            if n > _GC_CUT and (line[_KAFKA_CUT] == "]" or line[_GC_CUT - 1] == "]"):
+                _remember_suffix(tax, line, r)
+        elif first in _UNDATED_FIRST:
+            if len(_LINES) >= _CACHE_SIZE:
+                _LINES.clear()
+            _LINES[line] = r
+    return r
+
+
+def clear_caches() -> None:
+    """Forget every cached line, rest and message result (tests compare cold and warm runs)."""
+    for cache in (_RESULTS, _KAFKA_SUFFIX, _GC_SUFFIX, _LINES, _PREFIX_BASE):
+        cache.clear()
+
+
+def _cached(line: str) -> Result | None:
+    """The result of a cleaned line from the caches, or None."""
+    n = len(line)
+    if n == 0 or n > _CACHED_MAX_LINE:
+        return None
+    first = line[0]
+    if first == "[":
+        if n > _GC_CUT:
+            if line[_KAFKA_CUT] == "]":
+                hit = _KAFKA_SUFFIX.get(line[_KAFKA_CUT:])
+                if hit is not None:
+                    found = _kafka_prefix_ts(line)
+                    if found is not _NO_PREFIX:
+                        return (hit[0], hit[1], hit[2], found, hit[3], hit[4], line)
+            elif line[_GC_CUT - 1] == "]":
+                hit = _GC_SUFFIX.get(line[_GC_CUT:])
+                if hit is not None:
+                    found = _gc_prefix_ts(line)
+                    if found is not _NO_PREFIX:
+                        return (hit[0], hit[1], hit[2], found, hit[3], hit[4], line)
+    elif first in _UNDATED_FIRST:
+        # Continuation lines (frames, exception messages, config entries) carry no time and
+        # repeat verbatim: the whole line is the key.
+        return _LINES.get(line)
+    return None
+
+
+_UNDATED_FIRST = frozenset("\t abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LINES: dict[str, Result] = {}
+
+
+def _result_clean(tax: Taxonomy, line: str) -> Result:
     e = env.parse(line)
-    values = _BLANK.copy()
-    values["line"] = (
+    text = (
         line
         if len(line) <= MAX_EVENT_LINE
         else line[:MAX_EVENT_LINE] + f"…[{len(line) - MAX_EVENT_LINE} more chars]"
     )
-    values["ts"] = e.ts
-    values["severity"] = e.level
-    values["logger"] = e.logger
     if e.kind == env.GC:
-        values["event_class"] = _gc_class(tax, e.message)
-        return make_event(values), e.kind
+        return (e.kind, _gc_class(tax, e.message), e.level, e.ts, e.logger, None, text)
 
     message = e.message
     key = (e.kind, e.logger, e.level, message)
@@ -75,11 +227,96 @@ def classify_line(tax: Taxonomy, raw: str | bytes) -> tuple[LogEvent, str]:
             if len(_RESULTS) >= _CACHE_SIZE:
                 _RESULTS.clear()
             _RESULTS[key] = hit
-    values["event_class"] = hit[0]
-    if hit[1]:
-        for k, v in hit[1].items():
-            values[k] = v.copy() if type(v) is list else v  # events never share a mutable list
-    return make_event(values), e.kind
+    return (e.kind, hit[0], e.level, e.ts, e.logger, hit[1], text)
+
+
+def _copied(entities: dict[str, Any]) -> dict[str, Any]:
+    """Entities for one event: events never share a mutable list."""
+    return {k: v.copy() if type(v) is list else v for k, v in entities.items()}
+
+
+# Most lines are `[time] rest` in one of two fixed-width layouts, and real logs repeat `rest` over
+# and over (heartbeats, GC phases, connection warnings): 200k lines of a day hold a few thousand
+# distinct ones. The layout parse and classification of `rest` is kept per taxonomy; a line whose
+# `rest` is known only needs its time. `rest` is kept only when the parse of the same `rest` under
+# a second prefix gives the same event but for the time, and that time is the prefix's own: the
+# layout parse then depends on the prefix only through its time.
+_KAFKA_CUT = 24  # `[2026-06-18 17:14:03,339]` then `] INFO ...`
+_GC_CUT = 30  # `[2026-12-04T23:42:28.735+0000]` then `[gc,...] ...`
+_KAFKA_PREFIX = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\]")
+_GC_PREFIX = re.compile(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}\]")
+_SENTINELS = {
+    _KAFKA_CUT: ("[1999-01-02 03:04:05,678", "[1998-11-12 13:14:15,161"),
+    _GC_CUT: ("[1999-01-02T03:04:05.678+0000]", "[1998-11-12T13:14:15.161-0130]"),
+}
+_CACHED_MAX_LINE = 2_000  # longer lines are rare and rarely repeat
+_SUFFIX_SIZE = 20_000
+_KAFKA_SUFFIX: dict[str, tuple] = {}
+_GC_SUFFIX: dict[str, tuple] = {}
+_PREFIX_BASE: dict[str, datetime | None] = {}  # validated `[date time` (+ offset) -> whole seconds
+_NO_PREFIX = object()
+
+
+def _kafka_prefix_ts(line: str) -> object:
+    """The time of a `[yyyy-MM-dd HH:mm:ss,SSS]` prefix (None: an impossible date), or _NO_PREFIX."""
+    millis = _MILLIS.get(line[21:24])
+    if millis is None or line[20] != ",":
+        return _NO_PREFIX
+    base = _PREFIX_BASE.get(line[1:20], _NO_PREFIX)
+    if base is _NO_PREFIX:
+        if not _KAFKA_PREFIX.match(line):
+            return _NO_PREFIX
+        base = _remember_base(line[1:20], env._kafka_ts(line[1:20] + ",000"))
+    return None if base is None else base + millis
+
+
+def _gc_prefix_ts(line: str) -> object:
+    """The time of a `[yyyy-MM-ddTHH:mm:ss.SSS+hhmm]` prefix (None: an impossible date), or _NO_PREFIX."""
+    millis = _MILLIS.get(line[21:24])
+    if millis is None or line[20] != ".":
+        return _NO_PREFIX
+    key = line[1:20] + line[24:29]
+    base = _PREFIX_BASE.get(key, _NO_PREFIX)
+    if base is _NO_PREFIX:
+        if not _GC_PREFIX.match(line):
+            return _NO_PREFIX
+        base = _remember_base(key, env._iso_ts(line[1:20] + ".000" + line[24:29]))
+    return None if base is None else base + millis
+
+
+def _remember_base(key: str, base: datetime | None) -> datetime | None:
+    if len(_PREFIX_BASE) > 50_000:
+        _PREFIX_BASE.clear()
+    _PREFIX_BASE[key] = base
+    return base
+
+
+_MILLIS = env._MILLIS  # "000".."999" -> timedelta, shared with the layout parser
+
+
+def _remember_suffix(tax: Taxonomy, line: str, r: Result) -> None:
+    if line[_KAFKA_CUT] == "]":
+        cut, prefix_ts, table = _KAFKA_CUT, _kafka_prefix_ts, _KAFKA_SUFFIX
+    else:
+        cut, prefix_ts, table = _GC_CUT, _gc_prefix_ts, _GC_SUFFIX
+    ts = prefix_ts(line)
+    if ts is _NO_PREFIX or r[3] != ts:
+        return
+    rest = line[cut:]
+    first, second = _SENTINELS[cut]
+    other = (second if line.startswith(first) else first) + rest
+    twin = _result_clean(tax, other)
+    if twin[3] != prefix_ts(other) or twin[3] == ts or twin[:3] != r[:3] or twin[4] != r[4]:
+        return
+    if _entities(twin[5]) != _entities(r[5]):
+        return
+    if len(table) >= _SUFFIX_SIZE:
+        table.clear()
+    table[rest] = (r[0], r[1], r[2], r[4], r[5])
+
+
+def _entities(entities: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (entities or {}).items() if v is not None}
 
 
 # Real logs repeat whole messages (config dumps at every start, heartbeats, connection warnings,

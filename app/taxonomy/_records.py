@@ -13,7 +13,7 @@ from collections.abc import Container, Iterable, Iterator
 from app.model import LogEvent
 
 from . import _envelope as env
-from ._classify import MAX_EVENT_LINE, classify_line, make_event
+from ._classify import ENTITY_FIELDS, MAX_EVENT_LINE, Result, event_of, event_values, line_result, make_event
 from ._rules import UNKNOWN, Taxonomy
 
 MAX_RECORD_LINES = 1000
@@ -22,7 +22,6 @@ MAX_RECORD_LINES = 1000
 _PARENT_KEEPS = frozenset({"config_dump", "log_cleaner"})
 # Continuation classes that say nothing of their own about the incident.
 _NEUTRAL = frozenset({"stack_trace", UNKNOWN, "config_dump", "log_cleaner", "other_info"})
-_ENTITY_FIELDS = ("broker", "peer", "topic", "partition", "group", "isr_from", "isr_to", "member", "log_dir")
 
 
 def label_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[tuple[LogEvent, str]]:
@@ -32,27 +31,32 @@ def label_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[tuple[L
     statistics lines keep None); continuation lines of config dumps and log-cleaner summaries
     keep the parent's class.
     """
+    for r in _labelled(tax, lines):
+        yield event_of(r), r[0]
+
+
+def _labelled(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[Result]:
+    """Each line's result with its record's context applied (see `label_lines`)."""
     header_level: str | None = None
     parent: str | None = None
     for raw in lines:
-        event, kind = classify_line(tax, raw)
+        r = line_result(tax, raw)
+        kind = r[0]
         if kind == env.LOG4J or kind == env.GC:
-            header_level = event.severity
-            parent = event.event_class if event.event_class in _PARENT_KEEPS else None
-            yield event, kind
-            continue
-        if parent is not None:
-            if event.event_class != parent and event.event_class in _NEUTRAL:
-                event.__dict__["event_class"] = parent  # fresh event, not shared yet
-        elif header_level is not None and kind == env.PLAIN and _is_exception_line(event.line):
-            event.__dict__["severity"] = header_level
-        yield event, kind
+            header_level = r[2]
+            parent = r[1] if r[1] in _PARENT_KEEPS else None
+        elif parent is not None:
+            if r[1] != parent and r[1] in _NEUTRAL:
+                r = (kind, parent, *r[2:])
+        elif header_level is not None and kind == env.PLAIN and _is_exception_line(r[6]):
+            r = (kind, r[1], header_level, *r[3:])
+        yield r
 
 
 def classify_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[LogEvent]:
     """One event per physical line (see `label_lines`)."""
-    for event, _kind in label_lines(tax, lines):
-        yield event
+    for r in _labelled(tax, lines):
+        yield event_of(r)
 
 
 def _is_exception_line(line: str) -> bool:
@@ -63,29 +67,82 @@ def _is_exception_line(line: str) -> bool:
 
 
 def classify_records(
-    tax: Taxonomy, lines: Iterable[str | bytes], starts: Container[int] | None = None
+    tax: Taxonomy,
+    lines: Iterable[str | bytes],
+    starts: Container[int] | None = None,
+    *,
+    source_broker: str | None = None,
+    filename: str | None = None,
 ) -> Iterator[tuple[int, int, LogEvent]]:
     """(index of the record's first line, number of lines, event) per record, streaming.
 
     `starts`: line indices that begin a record whatever they look like (entries a shipper
-    already joined into whole records).
+    already joined into whole records). `source_broker` and `filename` fill those fields.
     """
-    buf: list[LogEvent] = []
+    buf: list[Result] = []
     start = 0
-    for i, (event, kind) in enumerate(label_lines(tax, lines)):
+    log4j, gc = env.LOG4J, env.GC
+    for i, r in enumerate(_labelled(tax, lines)):
         if buf and (
-            kind == env.LOG4J
-            or kind == env.GC
+            r[0] == log4j
+            or r[0] == gc
             or len(buf) >= MAX_RECORD_LINES
             or (starts is not None and i in starts)
         ):
-            yield start, len(buf), merge_record(tax, buf)
+            if len(buf) == 1:
+                yield start, 1, event_of(buf[0], source_broker, filename)
+            else:
+                yield start, len(buf), _merge(tax, buf, source_broker, filename)
             buf = []
         if not buf:
             start = i
-        buf.append(event)
+        buf.append(r)
     if buf:
-        yield start, len(buf), merge_record(tax, buf)
+        yield start, len(buf), _merge(tax, buf, source_broker, filename)
+
+
+def _merge(tax: Taxonomy, rs: list[Result], source_broker: str | None, filename: str | None) -> LogEvent:
+    """`merge_record` on line results: one event for the record."""
+    head = rs[0]
+    if len(rs) == 1:
+        return event_of(head, source_broker, filename)
+    cls = head[1]
+    anywhere = tax.overrides.get("*", _NONE)
+    allowed = tax.overrides.get(cls, _NONE)
+    rest = rs[1:]
+    cause = next((r for r in rest if r[1] in anywhere and r[1] != cls), None)
+    if cause is None and allowed:
+        for r in rest:
+            c = r[1]
+            if c not in _NEUTRAL and c != cls and ("*" in allowed or c in allowed):
+                cause = r
+                break
+    entities = {k: v for k, v in head[5].items() if v is not None} if head[5] else {}
+    for source in [cause, *rest] if cause is not None else rest:
+        found = source[5]
+        if found:
+            for k, v in found.items():
+                if v is not None and k not in entities:
+                    entities[k] = v
+    logger = head[4]
+    if logger is None:
+        logger = next((r[4] for r in rs if r[4]), None)
+    text = "\n".join(r[6] for r in rs)
+    if len(text) > MAX_EVENT_LINE:
+        text = text[:MAX_EVENT_LINE] + f"…[{len(text) - MAX_EVENT_LINE} more chars]"
+    merged = (
+        head[0],
+        cause[1] if cause is not None else cls,
+        head[2],
+        head[3],
+        logger,
+        entities or None,
+        text,
+    )
+    return event_of(merged, source_broker, filename)
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def merge_record(tax: Taxonomy, events: list[LogEvent]) -> LogEvent:
@@ -103,11 +160,11 @@ def merge_record(tax: Taxonomy, events: list[LogEvent]) -> LogEvent:
             if c not in _NEUTRAL and c != cls and ("*" in allowed or c in allowed):
                 cause = e
                 break
-    values = dict(head.__dict__)
+    values = event_values(head)
     if cause is not None:
         values["event_class"] = cause.event_class
     for source in ([cause] if cause is not None else []) + events[1:]:
-        for f in _ENTITY_FIELDS:
+        for f in ENTITY_FIELDS:
             if values[f] is None and getattr(source, f) is not None:
                 values[f] = getattr(source, f)
     if values["logger"] is None:
