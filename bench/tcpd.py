@@ -117,22 +117,24 @@ def published_mean(scores: dict[str, dict[str, float | None]], names: list[str],
 
 
 def evaluate(
-    data, blocks=None, outliers=None, cycle=None, **keywords
+    data, blocks=None, outliers=None, cycle=None, passes=None, **keywords
 ) -> list[tuple[str, float, float, int, float]]:
-    """Score change_points(**keywords) per series; `blocks`, `outliers` and `cycle` override
-    the trend path's module constants (trend.SCALE_BLOCKS, changes.OUTLIER_NOISE_TREND,
-    trend.CYCLE_ACF; a cycle above 1 turns cycle detection off) for --loo."""
-    saved = (trend.SCALE_BLOCKS, changes.OUTLIER_NOISE_TREND, trend.CYCLE_ACF)
+    """Score change_points(**keywords) per series; `blocks`, `outliers`, `cycle` and `passes`
+    override the trend path's module constants (trend.SCALE_BLOCKS, changes.OUTLIER_NOISE_TREND,
+    trend.CYCLE_ACF (above 1 turns cycle detection off), changes.TREND_PASSES) for --loo."""
+    saved = (trend.SCALE_BLOCKS, changes.OUTLIER_NOISE_TREND, trend.CYCLE_ACF, changes.TREND_PASSES)
     if blocks is not None:
         trend.SCALE_BLOCKS = blocks
     if outliers is not None:
         changes.OUTLIER_NOISE_TREND = outliers
     if cycle is not None:
         trend.CYCLE_ACF = cycle
+    if passes is not None:
+        changes.TREND_PASSES = passes
     try:
         return _evaluate(data, **keywords)
     finally:
-        trend.SCALE_BLOCKS, changes.OUTLIER_NOISE_TREND, trend.CYCLE_ACF = saved
+        trend.SCALE_BLOCKS, changes.OUTLIER_NOISE_TREND, trend.CYCLE_ACF, changes.TREND_PASSES = saved
 
 
 def _evaluate(data, **keywords) -> list[tuple[str, float, float, int, float]]:
@@ -224,14 +226,15 @@ def main() -> None:
     )
     if args.loo:
         # Every free choice of the default (trend) path: penalty, the block lengths of its
-        # noise scale, the outlier limit, the cycle threshold (2.0 = no cycle detection), and
-        # the mean-shift (gauge) path as an alternative.
+        # noise scale, the outlier limit, the cycle threshold (2.0 = no cycle detection), one
+        # or two passes, and the mean-shift (gauge) path as an alternative.
         grid = [
-            {"penalty": p, "blocks": b, "outliers": o, "cycle": c}
-            for p in (1.5, 2.0, 3.0, 4.0, 6.0)
+            {"penalty": p, "blocks": b, "outliers": o, "cycle": c, "passes": k}
+            for p in (2.0, 2.5, 3.0, 3.5, 4.0)
             for b in ((1,), (1, 2, 4), (1, 2, 4, 8, 16))
             for o in (5.0, 16.0)
-            for c in (0.15, 0.25, 0.4, 2.0)
+            for c in (0.25, 2.0)
+            for k in (1, 2)
         ] + [{"kind": "gauge", "penalty": p, "min_jump": j} for p in (2.0, 3.0, 4.0) for j in (0.5, 0.7)]
         loo_f1, loo_cover, chosen = leave_one_out(data, grid)
         print(

@@ -33,7 +33,15 @@ import ruptures as rpt
 from detectors.prepare import KINDS, block_means, change_scale, noise_sigma, prepare
 from detectors.records import ChangePoint, DetectorInputError
 from detectors.seasonal import deseasonalise
-from detectors.trend import TREND_PENALTY, cycle_length, line_gains, linear_breaks, refine_breaks, trend_scale
+from detectors.trend import (
+    TREND_PENALTY,
+    cycle_length,
+    line_gains,
+    linear_breaks,
+    refine_breaks,
+    residual_scale,
+    trend_scale,
+)
 
 PENALTY = 3.0
 MIN_SIZE = 3
@@ -50,6 +58,7 @@ OUTLIER_NOISE = 16.0  # a point this many noise units off its neighbourhood medi
 # Regimes as lines: one wild point would otherwise be a regime of its own (a line bends to
 # it); measured on TCPD, where 16 left outlier pairs in well_log.
 OUTLIER_NOISE_TREND = 5.0
+TREND_PASSES = 2  # the second pass rescales the penalty by the noise around the first's lines
 TRANSIENT_POINTS = 6  # a regime this short that returns to where it came from is a blip
 TRANSIENT_FACTOR = 0.5
 BASELINE_SHARE = 0.1  # a first regime shorter than this share of the window lowers the score
@@ -382,9 +391,17 @@ def _trend_search(signal: np.ndarray, penalty: float, min_size: int, max_points:
     sigma = trend_scale(coarse, cycle_length(coarse - levels) or 0)
     if not sigma > 0:
         return [], [], 0.0
-    scaled = coarse / sigma
+    # Two passes: the first, with a noise scale measured blind (trend_scale), gives regime
+    # lines; the long-run noise around those lines (residual_scale: its spread and
+    # autocorrelation) then sets the scale of the final pass, as a geometric mean with the
+    # first scale so that neither a perfect fit nor one wandering stretch decides alone.
     pen = penalty * math.log(len(coarse))
-    breaks = linear_breaks(scaled, pen, size)
+    breaks = linear_breaks(coarse / sigma, pen, size)
+    residual = residual_scale(coarse, breaks) if TREND_PASSES > 1 else 0.0
+    if residual > 0:
+        sigma = math.sqrt(residual * sigma)
+        breaks = linear_breaks(coarse / sigma, pen, size)
+    scaled = coarse / sigma
     gains = line_gains(scaled, breaks)
     if block == 1:
         return breaks, gains, pen

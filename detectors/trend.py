@@ -24,6 +24,7 @@ import numpy as np
 from detectors.prepare import block_means
 
 TREND_PENALTY = 3.0
+MAX_PHI = 0.99
 TREND_MIN_SIZE = 3
 SCALE_BLOCKS = (1, 2, 4)
 CYCLE_ACF = 0.25  # autocorrelation at one cycle's lag that makes a cycle recurring
@@ -115,6 +116,39 @@ def line_gains(y: np.ndarray, breaks: list[int]) -> list[float]:
     left = cost(edges[:-2], edges[1:-1])
     right = cost(edges[1:-1], edges[2:])
     return [float(g) for g in whole - left - right]
+
+
+def line_residuals(y: np.ndarray, breaks: list[int]) -> np.ndarray:
+    """y minus the least-squares line of its regime, regime by regime."""
+    out = np.zeros(len(y))
+    edges = [0, *breaks, len(y)]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        segment = y[a:b]
+        if len(segment) < 2:
+            continue
+        x = np.arange(len(segment), dtype=float)
+        x -= x.mean()
+        centred = segment - segment.mean()
+        sxx = float(np.sum(x * x))
+        out[a:b] = centred - x * (float(np.sum(x * centred)) / sxx)
+    return out
+
+
+def residual_scale(y: np.ndarray, breaks: list[int]) -> float:
+    """Long-run noise level of y around its regime lines: sd * sqrt((1 + phi) / (1 - phi)).
+
+    phi is the lag-1 autocorrelation of the residuals (clipped to [0, MAX_PHI]): noise that
+    wanders (AR(1)-like) moves a segment mean by that factor more than white noise does, so
+    it must be charged for in the penalty, or every wander becomes a regime.
+    """
+    residual = line_residuals(y, breaks)
+    sd = float(np.std(residual))
+    if not sd > 0:
+        return 0.0
+    centred = residual - residual.mean()
+    phi = float(np.sum(centred[:-1] * centred[1:]) / np.sum(centred * centred))
+    phi = min(max(phi, 0.0), MAX_PHI)
+    return sd * math.sqrt((1.0 + phi) / (1.0 - phi))
 
 
 def cycle_length(values: np.ndarray, min_cycles: int = MIN_CYCLES) -> int | None:
