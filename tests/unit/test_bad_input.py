@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import service
-from app.bundle import BundleError, read_bundle
+from app.bundle import BundleError, as_categories, read_bundle
 from app.cli import main
 from app.logql import LogLabels, selector
 from app.selectors import LabelConfig, any_of, matcher
@@ -249,14 +249,17 @@ def test_broker_restart_that_changes_labels_splits_series_without_harm(bundle):
     """After a restart the broker's series carry a new `instance`: two series, one broker."""
 
     def relabel(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
+        # Bundle frames hold labels as categoricals: new label text is written as strings, then the
+        # frame is re-encoded the way the bundle reader encodes it.
+        frame = frame.assign(labels=frame["labels"].astype(str))
         late = frame["ts"] > frame["ts"].min() + pd.Timedelta(minutes=10)
         for broker in ("1", "3"):
             rows = late & (frame["broker"] == broker)
             labels = frame.loc[rows, "labels"].map(json.loads)
-            new = labels.map(lambda tags: json.dumps({**tags, "instance": "10.0.0.99:7071"}, sort_keys=True))
-            frame.loc[rows, "labels"] = new.astype(frame["labels"].dtype)
-        return frame
+            frame.loc[rows, "labels"] = labels.map(
+                lambda tags: json.dumps({**tags, "instance": "10.0.0.99:7071"}, sort_keys=True)
+            )
+        return as_categories(frame)
 
     source = _with_metrics(bundle, relabel)
     before = read_bundle(bundle).metrics
@@ -302,9 +305,9 @@ def _with_logs(bundle: Path, lines: list[str]) -> BundleSource:
             "line": lines,
         }
     )
-    for column in ("broker", "labels", "line"):
-        extra[column] = extra[column].astype(logs[column].dtype)
-    merged = pd.concat([logs, extra]).sort_values("ts", kind="stable").reset_index(drop=True)
+    text = {column: str for column in ("broker", "labels", "line")}
+    merged = pd.concat([logs.astype(text), extra.astype(text)]).sort_values("ts", kind="stable")
+    merged = as_categories(merged.reset_index(drop=True))  # as the bundle reader encodes them
     source.bundle = dataclasses.replace(source.bundle, logs=merged)
     return source
 

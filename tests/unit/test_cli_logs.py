@@ -12,7 +12,7 @@ from tests.synthetic_bundle import make_bundle
 def _bundle_with_unknown_lines(path):
     bundle = make_bundle(path)
     data = read_bundle(bundle)
-    logs = data.logs.copy()
+    logs = data.logs.astype({"broker": str, "labels": str})  # bundle frames hold them as categoricals
     first = logs["ts"].min()
     for i in range(5):
         line = f"[{first:%Y-%m-%d %H:%M:%S},00{i}] WARN Frobnicator {i} lost widget password=hunter2 (x.Frob)"
