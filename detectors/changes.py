@@ -398,11 +398,16 @@ def _trend_search(signal: np.ndarray, penalty: float, min_size: int, max_points:
     pen = penalty * math.log(len(coarse))
     breaks = linear_breaks(coarse / sigma, pen, size)
     residual = residual_scale(coarse, breaks) if TREND_PASSES > 1 else 0.0
+    if residual <= 1e-9 * sigma:
+        residual = 0.0  # float rounding around exact lines, not noise
     if residual > 0:
         sigma = math.sqrt(residual * sigma)
         breaks = linear_breaks(coarse / sigma, pen, size)
     scaled = coarse / sigma
     gains = line_gains(scaled, breaks)
+    if residual == 0 and TREND_PASSES > 1 and size >= 3:
+        # Every regime is an exact line (noise-free data): each break is certain.
+        gains = [math.inf if g > 0 else g for g in gains]
     if block == 1:
         return breaks, gains, pen
     return refine_breaks(signal, [b * block for b in breaks], block, min_size), gains, pen

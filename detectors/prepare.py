@@ -117,8 +117,11 @@ def noise_sigma(values: np.ndarray) -> float:
     diffs = np.diff(values)
     mad = float(np.median(np.abs(diffs - np.median(diffs))))
     sigma = 1.4826 * mad / np.sqrt(2.0)
-    if sigma <= 1e-12 * max(1.0, float(np.max(np.abs(values)))):
-        sigma = float(np.std(diffs)) / np.sqrt(2.0)
+    big = float(np.max(np.abs(values)))
+    if sigma <= 1e-12 * max(1.0, big):
+        # In units of the largest value: squares of values near 1e200 would overflow.
+        unit = big if big > 0 else 1.0
+        sigma = float(np.std(diffs / unit)) / np.sqrt(2.0) * unit
     return sigma
 
 

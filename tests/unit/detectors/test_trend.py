@@ -213,3 +213,14 @@ def test_mildly_autocorrelated_noise_is_quiet_in_90_percent_of_seeds():
     # the Kafka kinds (mean-shift) are the ones to use for level semantics there.
     quiet = sum(not detectors.change_points(pd.Series(_ar1(0.5, 300, seed))) for seed in SEEDS)
     assert quiet >= 0.9 * len(SEEDS)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-200, 1e200])
+def test_noise_free_step_and_bend_are_certain_and_alone(scale):
+    step = pd.Series(np.r_[np.zeros(50), np.ones(50)] * scale)
+    (cp,) = detectors.change_points(step)
+    assert (cp.at, cp.score, cp.direction) == (50, 1.0, "up")
+    # Float rounding around exact lines must not pass for noise (it once made 3 breaks here).
+    bend = pd.Series(np.r_[np.zeros(50), np.arange(50.0)] * scale)
+    (cp,) = detectors.change_points(bend)
+    assert abs(cp.at - 50) <= 1 and cp.score == 1.0
