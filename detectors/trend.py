@@ -67,7 +67,9 @@ def linear_breaks(y: np.ndarray, penalty: float, min_size: int = TREND_MIN_SIZE)
     n = len(y)
     if n < 2 * min_size:
         return []
-    cost = LineCosts(y)
+    sums = LineCosts(y)
+    count, sx_all, sxx_all = sums.n, sums.sx, sums.sxx
+    sy_all, syy_all, sxy_all = sums.sy, sums.syy, sums.sxy
     best = np.full(n + 1, np.inf)
     best[0] = -penalty
     previous = np.zeros(n + 1, dtype=int)
@@ -79,8 +81,17 @@ def linear_breaks(y: np.ndarray, penalty: float, min_size: int = TREND_MIN_SIZE)
             candidates = np.append(candidates, start)
         if not len(candidates):
             continue
-        fits = best[candidates] + cost(candidates, t)
-        j = int(np.argmin(fits))
+        # LineCosts inlined with as few numpy calls as possible: this loop runs n times and
+        # its cost is call overhead, not arithmetic. A one-point segment has cxx = cxy = 0.
+        inverse = 1.0 / (count[t] - count[candidates])
+        sx = sx_all[t] - sx_all[candidates]
+        sy = sy_all[t] - sy_all[candidates]
+        mean_x = sx * inverse
+        cxx = np.maximum((sxx_all[t] - sxx_all[candidates]) - sx * mean_x, 1e-300)
+        cxy = (sxy_all[t] - sxy_all[candidates]) - sy * mean_x
+        rss = (syy_all[t] - syy_all[candidates]) - sy * sy * inverse - cxy * cxy / cxx
+        fits = best[candidates] + rss
+        j = int(fits.argmin())
         best[t] = fits[j] + penalty
         previous[t] = candidates[j]
         # A start that already costs more than the best segmentation can never win later.
