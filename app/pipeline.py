@@ -48,6 +48,17 @@ class Diagnosis:
 
 def diagnose(source: Source, window: Window | None = None, broker: str | None = None) -> Diagnosis:
     """Run every stage on `source` over `window` (default: the source's own window)."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _diagnose(source, window, broker)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _diagnose(source: Source, window: Window | None, broker: str | None) -> Diagnosis:
     timings: dict[str, float] = {}
     try:
         brokers, lookup_error = source.brokers(), None
@@ -130,28 +141,25 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
     for members_arr in np.split(order, cuts):
         members = members_arr.tolist()
         key = keys[stream_of_row[members[0]]]
-        # Usually no entry holds a newline: one line per row, no record starts to mark.
-        rows = members
-        lines = [(t if isinstance(t, str) else "").rstrip("\r\n") for t in (texts[r] for r in members)]
-        entry_starts: set[int] = set()
-        joined = any("\n" in line for line in lines)
-        if joined:
-            rows, lines = [], []
-            for row in members:
-                text = texts[row]
-                pieces = (text if isinstance(text, str) else "").rstrip("\r\n").split("\n")
-                entry_starts.add(len(lines))
-                rows.extend([row] * len(pieces))
-                lines.extend(pieces)
         broker = key[0] or None
         filename = _label(key[1], "filename")
-        # A shipper that joins records (newlines inside entries) makes every entry one record.
-        for start, _count, event in taxonomy.classify_records(
-            lines, starts=entry_starts if joined else None, source_broker=broker, filename=filename
-        ):
+        entries = [texts[r] for r in members]
+        if any(isinstance(t, str) and "\n" in t.rstrip("\r\n") for t in entries):
+            # A shipper that joins records (newlines inside entries): every entry is a record.
+            records = taxonomy.classify_entries(entries, source_broker=broker, filename=filename)
+        else:
+            # One line per row: the taxonomy joins multi-line records (stack traces, config dumps).
+            lines = [(t if isinstance(t, str) else "").rstrip("\r\n") for t in entries]
+            records = (
+                (start, event)
+                for start, _count, event in taxonomy.classify_records(
+                    lines, source_broker=broker, filename=filename
+                )
+            )
+        for start, event in records:
             if event.ts is None:
                 # A fresh event from the taxonomy, not shared yet: filled in place.
-                row_ts = stamps[rows[start]]
+                row_ts = stamps[members[start]]
                 _set(event, "ts", None if pd.isna(row_ts) else row_ts.to_pydatetime(warn=False))
             out.append(event)
     # In time order, events without a time last (both stable).

@@ -391,7 +391,14 @@ def _missing_signals(pack: Pack, top: Candidate, available: dict[str, str]) -> l
 
 
 def _signals(metrics: pd.DataFrame | None) -> list[str]:
-    return [] if metrics is None or metrics.empty else sorted(metrics["signal"].astype(str).unique())
+    if metrics is None or metrics.empty:
+        return []
+    return sorted({str(s) for s in metrics["signal"].unique() if not pd.isna(s)} | _nan_signal(metrics))
+
+
+def _nan_signal(metrics: pd.DataFrame) -> set[str]:
+    # astype(str) made a missing signal the text "nan"; kept so the signal set is unchanged.
+    return {"nan"} if metrics["signal"].isna().any() else set()
 
 
 def _step_of(metrics: pd.DataFrame | None) -> float | None:

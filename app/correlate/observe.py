@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Literal
@@ -124,6 +124,7 @@ class EventTable:
     cls: list[str]
     emitter: list[str | None]  # emitter_of
     subject: list[str | None]  # subject_of
+    _codes: dict[str, tuple[np.ndarray, list]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, events: list[LogEvent] | EventTable) -> EventTable:
@@ -140,12 +141,22 @@ class EventTable:
             else (b if b is None or type(b) is str else str(b))
             for s, b in zip(sources, brokers, strict=True)
         ]
-        # Most events name no broker, peer or ISR (GC lines, routine messages): no subject to work out.
+        # Most events name no other broker, peer or ISR (GC lines, routine messages): no subject.
         subject = [
-            subject_of(e) if (b is not None or e.peer is not None or e.isr_from is not None) else None
-            for e, b in zip(timed, brokers, strict=True)
+            subject_of(e)
+            if (b is not None and b != s) or e.peer is not None or e.isr_from is not None
+            else None
+            for e, b, s in zip(timed, brokers, sources, strict=True)
         ]
         return cls(timed, ts, np.asarray(ns, dtype=np.int64), list(map(_CLASS, timed)), emitter, subject)
+
+    def codes(self, column: str) -> tuple[np.ndarray, list]:
+        """Integer codes of a column (-1: None) and the values they stand for (first seen first)."""
+        cached = self._codes.get(column)
+        if cached is None:
+            codes, uniques = pd.factorize(np.array(getattr(self, column), dtype=object))
+            cached = self._codes[column] = (codes, list(uniques))
+        return cached
 
 
 _TS = attrgetter("ts")
@@ -282,10 +293,10 @@ def metric_gaps(
     frame = metrics.loc[keep, ["ts", "signal", "broker"]]
     out = []
     limit = pd.Timedelta(seconds=step_s * min_steps)
-    for broker, group in frame.groupby(frame["broker"].astype(str), sort=True):
+    for broker, group in frame.groupby(_text(frame["broker"]), sort=True, observed=True):
         per_signal = {
             str(sig): pd.DatetimeIndex(g["ts"]).unique().sort_values()
-            for sig, g in group.groupby("signal", sort=True)
+            for sig, g in group.groupby("signal", sort=True, observed=True)
             if len(g) >= 3
         }
         if not per_signal:
@@ -338,18 +349,18 @@ def log_silences(
 ) -> list[Observation]:
     """Per emitting broker, silences far longer than its usual gap between lines."""
     table = EventTable.of(events)
-    by_broker: dict[str, list[int]] = {}
-    for i, emitter in enumerate(table.emitter):
-        if emitter is not None:
-            by_broker.setdefault(emitter, []).append(i)
+    codes, brokers = table.codes("emitter")
+    # Each broker's events in time order (lexsort is stable: ties keep the events' order).
+    order = np.lexsort((table.ns, codes))
+    bounds = np.searchsorted(codes[order], np.arange(len(brokers) + 1), side="left")
     # datetime.timestamp() of a UTC time: its whole microseconds / 1e6 (exact in float64).
     seconds = (table.ns // 1000) / 1e6
     out = []
-    for broker in sorted(by_broker):
-        rows = np.asarray(by_broker[broker])
+    for k in sorted(range(len(brokers)), key=lambda k: brokers[k]):
+        broker = brokers[k]
+        rows = order[bounds[k] : bounds[k + 1]]
         if len(rows) < 5:
             continue
-        rows = rows[np.argsort(table.ns[rows], kind="stable")]
         times = _At(table.ts, rows.tolist())
         gaps = np.diff(seconds[rows])
         usual = float(np.percentile(gaps, 95)) if len(gaps) else 0.0
@@ -384,6 +395,18 @@ def log_silences(
     return out
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """`column.astype(str)` as a group key; a categorical of strings (bundle frames) as it is, since
+    astype(str) would build one Python string per row (550k on a day of metrics)."""
+    if (
+        isinstance(column.dtype, pd.CategoricalDtype)
+        and not column.hasnans
+        and all(type(c) is str for c in column.cat.categories)
+    ):
+        return column
+    return column.astype(str)
+
+
 class _At:
     """times[i] of a stream without building its list: table.ts at the stream's i-th row."""
 
@@ -402,7 +425,9 @@ class Levels:
         if metrics is None or metrics.empty:
             return
         frame = metrics.loc[metrics["broker"].notna(), ["ts", "signal", "broker", "value"]]  # see metric_gaps
-        for (signal, broker), g in frame.groupby([frame["signal"].astype(str), frame["broker"].astype(str)]):
+        for (signal, broker), g in frame.groupby(
+            [_text(frame["signal"]), _text(frame["broker"])], observed=True
+        ):
             g = g.sort_values("ts")
             ts = pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8
             self._series[(str(signal), str(broker))] = (ts, g["value"].to_numpy(dtype=float))

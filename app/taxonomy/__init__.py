@@ -4,6 +4,7 @@ Public surface:
     classify(line)                 one physical line -> LogEvent (a string holding several lines
                                    is treated as one multi-line record)
     classify_many(lines)           one LogEvent per physical line, with record context
+    classify_entries(entries)      streaming: (entry index, LogEvent) per record of whole entries
     classify_records(lines)        streaming: (first index, line count, LogEvent) per joined
                                    multi-line record (stack traces, config dumps, cleaner stats)
     group_unknown(events)          drain3 templates for the events classified `unknown`
@@ -25,6 +26,7 @@ from pathlib import Path
 from app.model import LogEvent
 
 from ._classify import classify_line
+from ._records import classify_entries as _classify_entries
 from ._records import classify_lines, label_lines, merge_record
 from ._records import classify_records as _classify_records
 from ._rules import UNKNOWN, Taxonomy, TaxonomyError, load
@@ -38,6 +40,7 @@ __all__ = [
     "TaxonomyError",
     "class_counts",
     "classify",
+    "classify_entries",
     "classify_many",
     "classify_records",
     "group_unknown",
@@ -93,6 +96,21 @@ def classify_records(
     return _classify_records(
         taxonomy or load(), lines, starts, source_broker=source_broker, filename=filename
     )
+
+
+def classify_entries(
+    entries: Iterable[object],
+    *,
+    taxonomy: Taxonomy | None = None,
+    source_broker: str | None = None,
+    filename: str | None = None,
+) -> Iterator[tuple[int, LogEvent]]:
+    """Streaming: (entry index, event) per record of a stream whose entries are whole records.
+
+    The events `classify_records` gives for the entries' lines with `starts` at every entry
+    (entries a shipper already joined), with repeated multi-line entries classified once.
+    """
+    return _classify_entries(taxonomy or load(), entries, source_broker=source_broker, filename=filename)
 
 
 def group_unknown(events: Iterable[LogEvent], **options) -> list[Template]:

@@ -144,6 +144,7 @@ def line_result(tax: Taxonomy, raw: str | bytes) -> Result:
         _KAFKA_SUFFIX.clear()
         _GC_SUFFIX.clear()
         _LINES.clear()
+        ENTRIES.clear()
         _RESULTS_OWNER[0] = id(tax)
     # Cache keys are cut from cleaned lines (no control characters or surrogates) and a prefix only
     # matches when it is digits and punctuation, so a raw line that hits a cache is its own cleaned
@@ -173,7 +174,7 @@ def line_result(tax: Taxonomy, raw: str | bytes) -> Result:
 
 def clear_caches() -> None:
     """Forget every cached line, rest and message result (tests compare cold and warm runs)."""
-    for cache in (_RESULTS, _KAFKA_SUFFIX, _GC_SUFFIX, _LINES, _PREFIX_BASE):
+    for cache in (_RESULTS, _KAFKA_SUFFIX, _GC_SUFFIX, _LINES, _PREFIX_BASE, ENTRIES):
         cache.clear()
 
 
@@ -255,6 +256,37 @@ _KAFKA_SUFFIX: dict[str, tuple] = {}
 _GC_SUFFIX: dict[str, tuple] = {}
 _PREFIX_BASE: dict[str, datetime | None] = {}  # validated `[date time` (+ offset) -> whole seconds
 _NO_PREFIX = object()
+
+
+NO_PREFIX = _NO_PREFIX
+ENTRIES: dict[tuple[int, str], tuple] = {}  # whole multi-line entries (see _records.classify_entries)
+ENTRIES_SIZE = 5_000
+
+
+def owns_caches(tax: Taxonomy) -> bool:
+    """The caches hold results of `tax` (they are emptied when another taxonomy is used)."""
+    return _RESULTS_OWNER[0] == id(tax)
+
+
+def prefix_cut(line: str) -> int | None:
+    """Where the text after a `[time]` prefix of one of the two known layouts starts, if it may."""
+    if len(line) > _GC_CUT and line[0] == "[":
+        if line[_KAFKA_CUT] == "]":
+            return _KAFKA_CUT
+        if line[_GC_CUT - 1] == "]":
+            return _GC_CUT
+    return None
+
+
+def prefix_ts(line: str, cut: int) -> object:
+    """The prefix's time (None: an impossible date), or NO_PREFIX when it is not the layout's."""
+    return _kafka_prefix_ts(line) if cut == _KAFKA_CUT else _gc_prefix_ts(line)
+
+
+def suffix_verified(line: str, cut: int) -> bool:
+    """The line's text after its prefix is known to classify the same under any valid prefix."""
+    table = _KAFKA_SUFFIX if cut == _KAFKA_CUT else _GC_SUFFIX
+    return line[cut:] in table and prefix_ts(line, cut) is not _NO_PREFIX
 
 
 def _kafka_prefix_ts(line: str) -> object:

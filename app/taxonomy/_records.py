@@ -13,7 +13,22 @@ from collections.abc import Container, Iterable, Iterator
 from app.model import LogEvent
 
 from . import _envelope as env
-from ._classify import ENTITY_FIELDS, MAX_EVENT_LINE, Result, event_of, event_values, line_result, make_event
+from ._classify import (
+    ENTITY_FIELDS,
+    ENTRIES,
+    ENTRIES_SIZE,
+    MAX_EVENT_LINE,
+    NO_PREFIX,
+    Result,
+    event_of,
+    event_values,
+    line_result,
+    make_event,
+    owns_caches,
+    prefix_cut,
+    prefix_ts,
+    suffix_verified,
+)
 from ._rules import UNKNOWN, Taxonomy
 
 MAX_RECORD_LINES = 1000
@@ -35,10 +50,13 @@ def label_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[tuple[L
         yield event_of(r), r[0]
 
 
-def _labelled(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[Result]:
-    """Each line's result with its record's context applied (see `label_lines`)."""
-    header_level: str | None = None
-    parent: str | None = None
+def _labelled(tax: Taxonomy, lines: Iterable[str | bytes], context: list | None = None) -> Iterator[Result]:
+    """Each line's result with its record's context applied (see `label_lines`).
+
+    `context`: [header level, parent class] carried in from earlier lines and written back when the
+    lines are exhausted (entries of one stream classified one after the other).
+    """
+    header_level, parent = context if context is not None else (None, None)
     for raw in lines:
         r = line_result(tax, raw)
         kind = r[0]
@@ -51,6 +69,8 @@ def _labelled(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[Result]:
         elif header_level is not None and kind == env.PLAIN and _is_exception_line(r[6]):
             r = (kind, r[1], header_level, *r[3:])
         yield r
+    if context is not None:
+        context[:] = (header_level, parent)
 
 
 def classify_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[LogEvent]:
@@ -101,11 +121,107 @@ def classify_records(
         yield start, len(buf), _merge(tax, buf, source_broker, filename)
 
 
+def classify_entries(
+    tax: Taxonomy,
+    entries: Iterable[object],
+    *,
+    source_broker: str | None = None,
+    filename: str | None = None,
+) -> Iterator[tuple[int, LogEvent]]:
+    """(entry index, event) per record of a stream whose entries are whole records already.
+
+    The same events as `classify_records` over the entries' lines with every entry starting a
+    record (a shipper that joins multi-line records), but an entry is handled whole: an entry
+    whose first line has a known time prefix and whose text after it was seen before (a stack
+    trace or config dump logged again) costs one lookup instead of one step per line.
+    """
+    context: list = [None, None]
+    for index, entry in enumerate(entries):
+        text = (entry if isinstance(entry, str) else "").rstrip("\r\n")
+        if "\n" not in text:
+            for r in _labelled(tax, (text,), context):
+                yield index, event_of(r, source_broker, filename)
+            continue
+        hit = _entry_cached(tax, text)
+        if hit is not None:
+            r, context[0], context[1] = hit
+            yield index, event_of(r, source_broker, filename)
+            continue
+        pieces = text.split("\n")
+        results = list(_labelled(tax, pieces, context))
+        records = _split(results)
+        for buf in records:
+            merged = _merged(tax, buf)
+            yield index, event_of(merged, source_broker, filename)
+        if len(records) == 1:
+            _remember_entry(text, pieces, results, merged, context)
+
+
+def _split(results: list[Result]) -> list[list[Result]]:
+    """One entry's line results cut into records (at headers and every MAX_RECORD_LINES lines)."""
+    records: list[list[Result]] = []
+    buf: list[Result] = []
+    for r in results:
+        if buf and (r[0] == env.LOG4J or r[0] == env.GC or len(buf) >= MAX_RECORD_LINES):
+            records.append(buf)
+            buf = []
+        buf.append(r)
+    if buf:
+        records.append(buf)
+    return records
+
+
+# Whole multi-line entries seen before, by their text after the first line's time prefix: the
+# record's result without its time, and the context it leaves (header level, parent class). Kept
+# only when the first line is a header whose rest is in the verified suffix caches (its result
+# depends on the prefix only through the time), the entry is one record, and every line was
+# already clean (so the event text is the entry text itself).
+
+
+def _entry_cached(tax: Taxonomy, text: str) -> tuple[Result, str | None, str | None] | None:
+    if not ENTRIES or len(text) > MAX_EVENT_LINE or not owns_caches(tax):
+        return None
+    cut = prefix_cut(text)
+    if cut is None:
+        return None
+    hit = ENTRIES.get((cut, text[cut:]))
+    if hit is None:
+        return None
+    ts = prefix_ts(text, cut)
+    if ts is NO_PREFIX:
+        return None
+    kind, cls, severity, logger, entities, level, parent = hit
+    return (kind, cls, severity, ts, logger, entities, text), level, parent
+
+
+def _remember_entry(
+    text: str, pieces: list[str], results: list[Result], merged: Result, context: list
+) -> None:
+    if len(text) > MAX_EVENT_LINE or len(pieces) > MAX_RECORD_LINES:
+        return
+    cut = prefix_cut(pieces[0])
+    if cut is None or not suffix_verified(pieces[0], cut):
+        return
+    if results[0][0] != env.LOG4J and results[0][0] != env.GC:
+        return
+    if any(r[6] != piece for r, piece in zip(results, pieces, strict=True)):
+        return
+    if len(ENTRIES) >= ENTRIES_SIZE:
+        ENTRIES.clear()
+    kind, cls, severity, _ts, logger, entities, _text = merged
+    ENTRIES[(cut, text[cut:])] = (kind, cls, severity, logger, entities, context[0], context[1])
+
+
 def _merge(tax: Taxonomy, rs: list[Result], source_broker: str | None, filename: str | None) -> LogEvent:
     """`merge_record` on line results: one event for the record."""
+    return event_of(_merged(tax, rs), source_broker, filename)
+
+
+def _merged(tax: Taxonomy, rs: list[Result]) -> Result:
+    """The result of a record from its lines' results (what `merge_record` does to events)."""
     head = rs[0]
     if len(rs) == 1:
-        return event_of(head, source_broker, filename)
+        return head
     cls = head[1]
     anywhere = tax.overrides.get("*", _NONE)
     allowed = tax.overrides.get(cls, _NONE)
@@ -130,7 +246,7 @@ def _merge(tax: Taxonomy, rs: list[Result], source_broker: str | None, filename:
     text = "\n".join(r[6] for r in rs)
     if len(text) > MAX_EVENT_LINE:
         text = text[:MAX_EVENT_LINE] + f"…[{len(text) - MAX_EVENT_LINE} more chars]"
-    merged = (
+    return (
         head[0],
         cause[1] if cause is not None else cls,
         head[2],
@@ -139,7 +255,6 @@ def _merge(tax: Taxonomy, rs: list[Result], source_broker: str | None, filename:
         entities or None,
         text,
     )
-    return event_of(merged, source_broker, filename)
 
 
 _NONE: frozenset[str] = frozenset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from bisect import bisect_right
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,3 +104,51 @@ def test_fast_built_events_are_ordinary_frozen_log_events() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.event_class = "other"  # type: ignore[misc]
     assert not hasattr(event, "__dict__")
+
+
+def joined_entries(lines: list[str]) -> list[str]:
+    """Lines joined into entries the way a multi-line shipper stage does: a header and what follows."""
+    entries: list[str] = []
+    for line in lines:
+        starts = line[:1] == "[" or not entries
+        if starts:
+            entries.append(line)
+        else:
+            entries[-1] += "\n" + line
+    return entries
+
+
+def test_whole_entries_give_the_events_of_their_lines() -> None:
+    entries = joined_entries(fixture_lines())
+    multi = [e for e in entries if "\n" in e]
+    assert len(multi) > 10
+    # Each multi-line entry again later under another time, and one that breaks the cache's rules.
+    again = [("[2026-02-03 10:00:00,123" + e[24:]) if e[24:25] == "]" else e for e in multi]
+    odd = [e.replace("\n", "\r\n", 1) for e in multi[:5]] + [e + "\n" + e for e in multi[:5]]
+    odd += [e + "\n\tat bell\x07here" for e in multi[:5]]  # a continuation line that cleaning changes
+    twice = "[2026-02-03T11:00:00.456+0530]"  # a GC line whose rest holds its own time, then a detail
+    odd += [f"{twice}{twice}[gc,start] GC(1) Pause Young (Normal) 12.5ms\n\tdetail"]
+    odd += [
+        "[2026-02-04 11:00:00,456" + e[24:]
+        if e[24:25] == "]"
+        else "[2026-02-04T12:00:00.789+0000]" + e[30:]
+        if e[29:30] == "]"
+        else e
+        for e in odd
+    ]
+    entries = entries + again + odd + ["no layout\n\tat x.y(Z.java:1)", "", 42]
+    pieces: list[str] = []
+    index_of: dict[int, int] = {}  # first line index -> entry index
+    for i, entry in enumerate(entries):
+        index_of[len(pieces)] = i
+        pieces += (entry if isinstance(entry, str) else "").rstrip("\r\n").split("\n")
+    starts = set(index_of)
+    first_lines = sorted(index_of)  # the entry holding line k: the last first line <= k
+    expected = [
+        (bisect_right(first_lines, start) - 1, dataclasses.astuple(event))
+        for start, _n, event in taxonomy.classify_records(pieces, starts=starts, source_broker="1")
+    ]
+    for _ in range(2):  # cold, then with every entry cached
+        got = [(i, dataclasses.astuple(e)) for i, e in taxonomy.classify_entries(entries, source_broker="1")]
+        assert got == expected
+    assert _classify.ENTRIES
