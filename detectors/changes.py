@@ -192,7 +192,8 @@ def _clip_outliers(signal: np.ndarray, limit: float) -> np.ndarray:
     noise = noise_sigma(signal)
     if not (np.isfinite(noise) and noise > 0):
         return signal
-    wild = np.abs(signal - local) > limit * noise
+    with np.errstate(over="ignore"):  # values near 1e308: an infinite distance is wild
+        wild = np.abs(signal - local) > limit * noise
     return np.where(wild, local, signal) if wild.any() else signal
 
 
