@@ -378,7 +378,8 @@ def _trend_search(signal: np.ndarray, penalty: float, min_size: int, max_points:
     if not (np.isfinite(spread) and spread > 0):
         return [], [], 0.0
     block = max(1, math.ceil(n / max_points))
-    coarse = block_means((signal - centre) / spread, block)
+    unit = (signal - centre) / spread
+    coarse = block_means(unit, block)
     size = max(2, math.ceil(min_size / block)) if block > 1 else min_size
     if len(coarse) < 2 * size:
         return [], [], 0.0
@@ -411,7 +412,7 @@ def _trend_search(signal: np.ndarray, penalty: float, min_size: int, max_points:
         gains = [math.inf if g > 0 else g for g in gains]
     if block == 1:
         return breaks, gains, pen
-    return refine_breaks(signal, [b * block for b in breaks], block, min_size), gains, pen
+    return refine_breaks(unit, [b * block for b in breaks], block, min_size), gains, pen
 
 
 def _prune(x: np.ndarray, breaks: list[int], smallest: float) -> list[int]:

@@ -224,3 +224,12 @@ def test_noise_free_step_and_bend_are_certain_and_alone(scale):
     bend = pd.Series(np.r_[np.zeros(50), np.arange(50.0)] * scale)
     (cp,) = detectors.change_points(bend)
     assert abs(cp.at - 50) <= 1 and cp.score == 1.0
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e-200])
+def test_a_long_series_is_searched_on_block_means_and_refined_to_the_exact_point(scale):
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1, 20_000)
+    values[12_345:] += 3
+    found = detectors.change_points(pd.Series(values * scale))
+    assert [cp.at for cp in found] == [12_345]
