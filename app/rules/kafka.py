@@ -155,7 +155,7 @@ def records(cfg: RulesConfig = DEFAULT) -> list[Record]:
         ),
         Record("gc_count_rate", f"broker:jvm_gc_collection_seconds_count:rate{w}", drop=("gc",)),
         Record("old_gc_count_rate", f"broker:jvm_gc_old_collection_seconds_count:rate{w}", drop=("gc",)),
-        Record("heap_used_ratio", "broker:jvm_memory_heap_used_bytes:ratio", drop=("area",)),
+        Record("heap_used_ratio", f"broker:jvm_memory_heap_used_bytes:min_ratio{w}", drop=("area",)),
         Record("process_cpu", f"broker:process_cpu_seconds:rate{w}"),
         Record("open_fds", "broker:process_open_fds:sum"),
         Record("open_fds_ratio", "broker:process_open_fds:ratio", op="max"),
