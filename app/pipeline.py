@@ -48,6 +48,11 @@ class Diagnosis:
 
 def diagnose(source: Source, window: Window | None = None, broker: str | None = None) -> Diagnosis:
     """Run every stage on `source` over `window` (default: the source's own window)."""
+    # The run allocates ~200k long-lived objects (a day of log events) and little cyclic garbage.
+    # The cycle collector is paused meanwhile, and what the run made is moved straight to the oldest
+    # generation (freeze + unfreeze, no traversal): otherwise the young collections re-scan the events
+    # two or three times right after the run (0.1-0.2 s on a day of logs). Cycles left behind are
+    # still found by the next full collection.
     paused = gc.isenabled()
     if paused:
         gc.disable()
@@ -55,6 +60,8 @@ def diagnose(source: Source, window: Window | None = None, broker: str | None = 
         return _diagnose(source, window, broker)
     finally:
         if paused:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -9,6 +9,7 @@ of their own. Records are cut at `MAX_RECORD_LINES` so one runaway stream cannot
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator
+from itertools import islice
 
 from app.model import LogEvent
 
@@ -22,7 +23,7 @@ from ._classify import (
     Result,
     event_of,
     event_values,
-    line_result,
+    line_results,
     make_event,
     owns_caches,
     prefix_cut,
@@ -57,8 +58,7 @@ def _labelled(tax: Taxonomy, lines: Iterable[str | bytes], context: list | None 
     lines are exhausted (entries of one stream classified one after the other).
     """
     header_level, parent = context if context is not None else (None, None)
-    for raw in lines:
-        r = line_result(tax, raw)
+    for r in _results(tax, lines):
         kind = r[0]
         if kind == env.LOG4J or kind == env.GC:
             header_level = r[2]
@@ -71,6 +71,25 @@ def _labelled(tax: Taxonomy, lines: Iterable[str | bytes], context: list | None 
         yield r
     if context is not None:
         context[:] = (header_level, parent)
+
+
+def _results(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[Result]:
+    """line_results over the lines, a few thousand at a time (streaming any iterable)."""
+    for chunk in _chunks(lines):
+        yield from line_results(tax, chunk)
+
+
+def _chunks(lines: Iterable[str | bytes]) -> Iterator[list]:
+    if isinstance(lines, list | tuple):
+        for at in range(0, len(lines), _CHUNK):
+            yield lines[at : at + _CHUNK]
+        return
+    it = iter(lines)
+    while chunk := list(islice(it, _CHUNK)):
+        yield chunk
+
+
+_CHUNK = 4096
 
 
 def classify_lines(tax: Taxonomy, lines: Iterable[str | bytes]) -> Iterator[LogEvent]:
@@ -101,22 +120,32 @@ def classify_records(
     """
     buf: list[Result] = []
     start = 0
-    log4j, gc = env.LOG4J, env.GC
-    for i, r in enumerate(_labelled(tax, lines)):
-        if buf and (
-            r[0] == log4j
-            or r[0] == gc
-            or len(buf) >= MAX_RECORD_LINES
-            or (starts is not None and i in starts)
-        ):
-            if len(buf) == 1:
-                yield start, 1, event_of(buf[0], source_broker, filename)
-            else:
-                yield start, len(buf), _merge(tax, buf, source_broker, filename)
-            buf = []
-        if not buf:
-            start = i
-        buf.append(r)
+    i = -1
+    level: str | None = None
+    parent: str | None = None
+    log4j, gc, plain = env.LOG4J, env.GC, env.PLAIN
+    for chunk in _chunks(lines):
+        for r in line_results(tax, chunk):
+            i += 1
+            kind = r[0]  # the record context, as in _labelled
+            header = kind == log4j or kind == gc
+            if header:
+                level = r[2]
+                parent = r[1] if r[1] in _PARENT_KEEPS else None
+            elif parent is not None:
+                if r[1] != parent and r[1] in _NEUTRAL:
+                    r = (kind, parent, *r[2:])
+            elif level is not None and kind == plain and _is_exception_line(r[6]):
+                r = (kind, r[1], level, *r[3:])
+            if buf and (header or len(buf) >= MAX_RECORD_LINES or (starts is not None and i in starts)):
+                if len(buf) == 1:
+                    yield start, 1, event_of(buf[0], source_broker, filename)
+                else:
+                    yield start, len(buf), _merge(tax, buf, source_broker, filename)
+                buf = []
+            if not buf:
+                start = i
+            buf.append(r)
     if buf:
         yield start, len(buf), _merge(tax, buf, source_broker, filename)
 
@@ -135,26 +164,43 @@ def classify_entries(
     whose first line has a known time prefix and whose text after it was seen before (a stack
     trace or config dump logged again) costs one lookup instead of one step per line.
     """
-    context: list = [None, None]
-    for index, entry in enumerate(entries):
-        text = (entry if isinstance(entry, str) else "").rstrip("\r\n")
-        if "\n" not in text:
-            for r in _labelled(tax, (text,), context):
+    level: str | None = None
+    parent: str | None = None
+    log4j, gc, plain = env.LOG4J, env.GC, env.PLAIN
+    entries = entries if isinstance(entries, list) else list(entries)
+    for at in range(0, len(entries), _CHUNK):
+        texts = [(e if isinstance(e, str) else "").rstrip("\r\n") for e in entries[at : at + _CHUNK]]
+        # The one-line entries of the chunk in one batch (most of a stream).
+        singles = iter(line_results(tax, [t for t in texts if "\n" not in t]))
+        for index, text in enumerate(texts, start=at):
+            if "\n" not in text:
+                r = next(singles)
+                kind = r[0]  # the record context, as in _labelled
+                if kind == log4j or kind == gc:
+                    level = r[2]
+                    parent = r[1] if r[1] in _PARENT_KEEPS else None
+                elif parent is not None:
+                    if r[1] != parent and r[1] in _NEUTRAL:
+                        r = (kind, parent, *r[2:])
+                elif level is not None and kind == plain and _is_exception_line(r[6]):
+                    r = (kind, r[1], level, *r[3:])
                 yield index, event_of(r, source_broker, filename)
-            continue
-        hit = _entry_cached(tax, text)
-        if hit is not None:
-            r, context[0], context[1] = hit
-            yield index, event_of(r, source_broker, filename)
-            continue
-        pieces = text.split("\n")
-        results = list(_labelled(tax, pieces, context))
-        records = _split(results)
-        for buf in records:
-            merged = _merged(tax, buf)
-            yield index, event_of(merged, source_broker, filename)
-        if len(records) == 1:
-            _remember_entry(text, pieces, results, merged, context)
+                continue
+            hit = _entry_cached(tax, text)
+            if hit is not None:
+                r, level, parent = hit
+                yield index, event_of(r, source_broker, filename)
+                continue
+            pieces = text.split("\n")
+            context = [level, parent]
+            results = list(_labelled(tax, pieces, context))
+            level, parent = context
+            records = _split(results)
+            for buf in records:
+                merged = _merged(tax, buf)
+                yield index, event_of(merged, source_broker, filename)
+            if len(records) == 1:
+                _remember_entry(text, pieces, results, merged, context)
 
 
 def _split(results: list[Result]) -> list[list[Result]]:
