@@ -18,6 +18,7 @@ import detectors
 from app.detect import series_groups
 from app.model import Window, iso, to_jsonable
 from app.pipeline import Diagnosis, UnknownBroker, classify_frame, diagnose
+from app.signals import load_library
 from app.sources.base import Source, SourceError
 from app.timeparse import TimeParseError, parse_window
 
@@ -82,6 +83,7 @@ def metric_snapshot(
     frame = result.frame
     if request.broker != "all":
         frame = frame[frame["broker"] == request.broker]
+    kinds = load_library().kinds()  # the Kafka kinds, not change_points' generic default
     summaries = []
     for (signal, series_broker, labels), series in series_groups(frame):
         values = series.dropna()
@@ -102,7 +104,7 @@ def metric_snapshot(
                     "direction": cp.direction,
                     "score": round(float(cp.score), 3),
                 }
-                for cp in detectors.change_points(series)
+                for cp in detectors.change_points(series, kind=kinds.get(signal, "gauge"))
                 if cp.score >= detectors.REPORT_THRESHOLD
             ],
         }
