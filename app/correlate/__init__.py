@@ -320,9 +320,14 @@ def _first_lines(
     out: dict[str, dict[str | None, tuple]] = {}
     if table.events:
         # The earliest time per (class, stream) on arrays; only the events at that time compare lines.
-        frame = pd.DataFrame({"cls": table.cls, "stream": list(map(_SOURCE, table.events)), "ns": table.ns})
-        earliest = frame.groupby(["cls", "stream"], sort=False, dropna=False)["ns"].transform("min")
-        for i in np.flatnonzero(table.ns == earliest.to_numpy()).tolist():
+        cls_codes, _ = table.codes("cls")
+        stream_codes, streams = pd.factorize(np.array(list(map(_SOURCE, table.events)), dtype=object))
+        key = cls_codes.astype(np.int64) * (len(streams) + 1) + (stream_codes + 1)
+        order = np.lexsort((table.ns, key))
+        ordered = key[order]
+        first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        earliest = np.repeat(table.ns[order][first], np.diff(np.r_[first, len(order)]))
+        for i in np.sort(order[table.ns[order] == earliest]).tolist():
             e = table.events[i]
             _keep_first(out, e, (False, e.ts, e.line))
     for e in events:

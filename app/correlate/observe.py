@@ -291,25 +291,36 @@ def metric_gaps(
     # too (+175 MB RSS on a day of metrics).
     keep = metrics["broker"].notna() & ~metrics["signal"].isin(exclude)
     frame = metrics.loc[keep, ["ts", "signal", "broker"]]
-    out = []
+    out: list[Observation] = []
+    if frame.empty:
+        return out
     limit = pd.Timedelta(seconds=step_s * min_steps)
-    for broker, group in frame.groupby(_text(frame["broker"]), sort=True, observed=True):
-        per_signal = {
-            str(sig): pd.DatetimeIndex(g["ts"]).unique().sort_values()
-            for sig, g in group.groupby("signal", sort=True, observed=True)
-            if len(g) >= 3
-        }
-        if not per_signal:
+    # Per broker, the time stamps of its signals with at least 3 samples, on integer codes and
+    # int64 nanoseconds (a groupby per broker and signal was most of this function's time).
+    broker_codes, brokers = pd.factorize(_text(frame["broker"]), sort=True)
+    signal_codes, signals = pd.factorize(frame["signal"])  # a missing signal: -1, left out
+    pairs = broker_codes.astype(np.int64) * (len(signals) + 1) + (signal_codes + 1)
+    enough = (np.bincount(pairs)[pairs] >= 3) & (signal_codes >= 0)
+    stamps_all = pd.DatetimeIndex(frame["ts"]).as_unit("ns").asi8
+    for k, broker in enumerate(brokers):
+        mine = broker_codes == k
+        stamps = np.unique(stamps_all[mine & enough])
+        if not len(stamps):
             continue
-        # Concatenated as int64 nanoseconds: to_numpy() of a tz-aware index makes one Timestamp
-        # object per sample (most of this function's time on a 24 h window).
-        stamps = np.unique(np.concatenate([idx.as_unit("ns").asi8 for idx in per_signal.values()]))
         ts = pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
         if len(ts) < 3:
             continue
         stretches = [(ts[i], ts[i + 1]) for i in np.flatnonzero((ts[1:] - ts[:-1]) > limit)]
         if pd.Timestamp(window_end) - ts[-1] > limit:
             stretches.append((ts[-1], None))
+        if not stretches:
+            continue
+        group = frame[mine]
+        per_signal = {
+            str(sig): pd.DatetimeIndex(g["ts"]).unique().sort_values()
+            for sig, g in group.groupby("signal", sort=True, observed=True)
+            if len(g) >= 3
+        }
         for last, resumed in stretches:
             began = _stopped_at(per_signal, last, step_s)
             silent = (resumed or pd.Timestamp(window_end)) - began

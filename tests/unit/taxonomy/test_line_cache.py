@@ -35,6 +35,8 @@ def variants(lines: list[str]) -> list[str]:
             rest = line[24:]
             out += [
                 "[2026-13-45 25:61:61,999" + rest,  # the layout's shape, no such date
+                "[2026-02-03 10:00:60,123" + rest,  # a known minute, no such second
+                "[2026-02-03 10:00:59,999" + rest,
                 "[2026-02-03 10:00:00,12x" + rest,  # not the layout
                 "[2026-02-03 10:00:00,123" + rest + "\n",
                 "[2026-02-03 10:00:00,456" + rest + "\n\x1b[0m",  # cleaned: ends with the newline
@@ -46,6 +48,8 @@ def variants(lines: list[str]) -> list[str]:
             rest = line[30:]
             out += [
                 "[2026-02-30T10:00:00.123+0000]" + rest,  # no such date
+                "[2026-02-03T10:00:60.123-0130]" + rest,  # a known minute, no such second
+                "[2026-02-03T10:00:59.123-0130]" + rest,
                 "[2026-02-03T10:00:00.123-0130]" + rest,
                 "[2026-02-03T10:00:00.123+0000][2026-02-03T11:00:00.456+0530]" + rest,  # a second time
                 "[2026-02-03T11:00:00.456+0530][2026-02-03T11:00:00.456+0530]" + rest,  # the same twice
