@@ -177,8 +177,8 @@ def log_bursts(
 ) -> list[Observation]:
     """Bursts of each (class, emitter, subject) stream against its own baseline rate in the window."""
     table = EventTable.of(events)
-    keep = np.array([c not in ignore for c in table.cls], dtype=bool)
-    rows = np.flatnonzero(keep)
+    cls_codes, classes = table.codes("cls")
+    rows = np.flatnonzero(~np.isin(cls_codes, [k for k, c in enumerate(classes) if c in ignore]))
     if not len(rows):
         return []
     n_bins = max(1, int(np.ceil((window_end - window_start).total_seconds() / bin_s)))
@@ -187,11 +187,14 @@ def log_bursts(
     # Streams in (class, emitter, subject) order: each column's sorted codes combine in that order.
     codes = np.zeros(len(rows), dtype=np.int64)
     uniques = []
-    for column in (table.cls, table.emitter, table.subject):
-        values = np.array([column[i] or "" for i in rows.tolist()], dtype=object)
-        c, u = pd.factorize(values, sort=True)
-        codes = codes * len(u) + c
-        uniques.append(u)
+    for column in ("cls", "emitter", "subject"):
+        column_codes, values = table.codes(column)
+        names = [v or "" for v in values] + [""]  # code -1 (None) is the last
+        ordered = sorted(set(names))
+        position = {name: k for k, name in enumerate(ordered)}
+        ranks = np.array([position[name] for name in names], dtype=np.int64)
+        codes = codes * len(ordered) + ranks[column_codes[rows]]
+        uniques.append(ordered)
     stream_codes, inverse = np.unique(codes, return_inverse=True)
     inverse = inverse.reshape(-1)
     # Members of each stream in time order (stable: ties keep the events' order).
@@ -429,28 +432,46 @@ class _At:
 
 
 class Levels:
-    """Last value of a (signal, broker) series before a moment: what state held when it began."""
+    """Last value of a (signal, broker) series before a moment: what state held when it began.
+
+    A series is cut from the frame when first asked for: the rules read a handful of them, and
+    splitting all of a day's series up front was a tenth of the correlate stage.
+    """
 
     def __init__(self, metrics: pd.DataFrame | None):
-        self._series: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._series: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = {}
+        self._signals: list[str] = []
         if metrics is None or metrics.empty:
             return
-        frame = metrics.loc[metrics["broker"].notna(), ["ts", "signal", "broker", "value"]]  # see metric_gaps
-        for (signal, broker), g in frame.groupby(
-            [_text(frame["signal"]), _text(frame["broker"])], observed=True
-        ):
-            g = g.sort_values("ts")
-            ts = pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8
-            self._series[(str(signal), str(broker))] = (ts, g["value"].to_numpy(dtype=float))
+        self._frame = metrics.loc[
+            metrics["broker"].notna(), ["ts", "signal", "broker", "value"]
+        ]  # see metric_gaps
+        self._signal = _text(self._frame["signal"])
+        self._broker = _text(self._frame["broker"])
+        self._signals = sorted({str(s) for s in self._signal.unique()})
+
+    def _get(self, signal: str, broker: str) -> tuple[np.ndarray, np.ndarray] | None:
+        key = (signal, broker)
+        if key not in self._series:
+            found = None
+            if signal in self._signals:
+                mask = (self._signal == signal).to_numpy(dtype=bool) & (self._broker == broker).to_numpy(
+                    dtype=bool
+                )
+                if mask.any():
+                    g = self._frame[mask].sort_values("ts")
+                    found = (pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8, g["value"].to_numpy(dtype=float))
+            self._series[key] = found
+        return self._series[key]
 
     def signals(self) -> list[str]:
-        return sorted({s for s, _ in self._series})
+        return list(self._signals)
 
     def before(
         self, signal: str, broker: str, at: datetime, look_back_s: float = 60.0
     ) -> tuple[datetime, float] | None:
         """(time, value) of the last sample in [at - look_back_s, at), or None."""
-        found = self._series.get((signal, broker))
+        found = self._get(signal, broker)
         if found is None:
             return None
         ts, values = found
