@@ -219,13 +219,16 @@ def candidates(
     """Every rule evaluated for every broker (or once, cluster-wide), best first, deterministic."""
     out = []
     by_kind: dict[str, list[Observation]] = {}
-    for o in observations:
+    by_name: dict[tuple[str, str], list[int]] = {}  # (kind, name) -> positions in `observations`
+    for i, o in enumerate(observations):
         by_kind.setdefault(o.kind, []).append(o)
+        by_name.setdefault((o.kind, o.name), []).append(i)
+    index = (by_kind, by_name)
     for rule in pack.rules:
         culprits: list[str | None] = list(brokers) if rule.scope == "broker" else [None]
         # The culprit-free part of matching once per rule, not once per (rule, culprit): with a
         # day of observations this loop was most of the correlation time.
-        shown = _shown(pack, rule, observations, by_kind)
+        shown = _shown(pack, rule, observations, index)
         for culprit in culprits:
             candidate = evaluate(pack, rule, observations, culprit, levels, shown)
             if candidate is not None:
@@ -238,12 +241,28 @@ def _shown(
     pack: Pack,
     rule: Rule,
     observations: list[Observation],
-    by_kind: dict[str, list[Observation]] | None = None,
+    index: tuple[dict[str, list[Observation]], dict[tuple[str, str], list[int]]] | None = None,
 ) -> dict[str, list[Observation]]:
-    """Per symptom id, the observations (in their order) that show it, before the culprit is known."""
+    """Per symptom id, the observations (in their order) that show it, before the culprit is known.
+
+    `index` (by kind, and positions by (kind, name)) narrows each symptom to the observations whose
+    kind and name it can show; `_shows` still decides.
+    """
     out = {}
     for s in rule.symptoms:
         kind = "metric" if s.metric else "log" if s.log else "gap" if s.gap else None
-        pool = observations if kind is None or by_kind is None else by_kind.get(kind, [])
+        if kind is None or index is None:
+            pool = observations
+        elif s.held_min is not None:
+            pool = []  # a held state is read from the series (see _held), never shown by a change
+        else:
+            by_kind, by_name = index
+            if kind == "metric":
+                roles = set(s.metric)
+                names = [n for k, n in by_name if k == "metric" and pack.roles_of(n) & roles]
+            else:
+                names = [n for n in set(s.log if kind == "log" else s.gap) if (kind, n) in by_name]
+            positions = sorted(i for n in names for i in by_name.get((kind, n), ()))
+            pool = [observations[i] for i in positions]
         out[s.id] = [o for o in pool if _shows(pack, s, o)]
     return out
