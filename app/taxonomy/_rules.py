@@ -19,6 +19,7 @@ import ahocorasick_rs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster, same data
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "loki_queries" / "taxonomy.yaml"
 
 UNKNOWN = "unknown"
@@ -215,7 +216,7 @@ def load(path: str | Path | None = None) -> Taxonomy:
 @lru_cache(maxsize=8)
 def _load(path: str) -> Taxonomy:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except OSError as exc:
         raise TaxonomyError(
             f"cannot read taxonomy {path}: {exc.strerror}; restore loki_queries/taxonomy.yaml"
