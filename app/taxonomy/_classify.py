@@ -133,10 +133,28 @@ def event_of(r: Result, source_broker: str | None = None, filename: str | None =
         )  # fmt: skip
         event.__class__ = LogEvent
         return event  # type: ignore[return-value]
-    return new_event(
-        event_class, severity, ts, logger, line=line, source_broker=source_broker, filename=filename,
-        **_copied(entities),
-    )  # fmt: skip
+    get = entities.get
+    isr_from, isr_to = get("isr_from"), get("isr_to")
+    event = _Fresh(
+        event_class,
+        severity,
+        ts,
+        logger,
+        get("broker"),
+        get("peer"),
+        get("topic"),
+        get("partition"),
+        get("group"),
+        None if isr_from is None else list(isr_from),
+        None if isr_to is None else list(isr_to),
+        get("member"),
+        get("log_dir"),
+        line,
+        source_broker,
+        filename,
+    )  # fmt: skip  (the ISR lists are copied: events never share a mutable list)
+    event.__class__ = LogEvent
+    return event  # type: ignore[return-value]
 
 
 def line_results(tax: Taxonomy, lines: list) -> list[Result]:
@@ -281,11 +299,6 @@ def _result_clean(tax: Taxonomy, line: str) -> Result:
                 _RESULTS.clear()
             _RESULTS[key] = hit
     return (e.kind, hit[0], e.level, e.ts, e.logger, hit[1], text)
-
-
-def _copied(entities: dict[str, Any]) -> dict[str, Any]:
-    """Entities for one event: events never share a mutable list."""
-    return {k: v.copy() if type(v) is list else v for k, v in entities.items()}
 
 
 # Most lines are `[time] rest` in one of two fixed-width layouts, and real logs repeat `rest` over
