@@ -151,24 +151,22 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
         broker = key[0] or None
         filename = _label(key[1], "filename")
         entries = [texts[r] for r in members]
-        if any(isinstance(t, str) and "\n" in t.rstrip("\r\n") for t in entries):
+        if _joined(entries):
             # A shipper that joins records (newlines inside entries): every entry is a record.
             records = taxonomy.classify_entries(entries, source_broker=broker, filename=filename)
+            for start, event in records:
+                if event.ts is None:
+                    _fill_ts(event, stamps[members[start]])
+                out.append(event)
         else:
             # One line per row: the taxonomy joins multi-line records (stack traces, config dumps).
             lines = [(t if isinstance(t, str) else "").rstrip("\r\n") for t in entries]
-            records = (
-                (start, event)
-                for start, _count, event in taxonomy.classify_records(
-                    lines, source_broker=broker, filename=filename
-                )
-            )
-        for start, event in records:
-            if event.ts is None:
-                # A fresh event from the taxonomy, not shared yet: filled in place.
-                row_ts = stamps[members[start]]
-                _set(event, "ts", None if pd.isna(row_ts) else row_ts.to_pydatetime(warn=False))
-            out.append(event)
+            for start, _count, event in taxonomy.classify_records(
+                lines, source_broker=broker, filename=filename
+            ):
+                if event.ts is None:
+                    _fill_ts(event, stamps[members[start]])
+                out.append(event)
     # In time order, events without a time last (both stable).
     timed = [e for e in out if e.ts is not None]
     timed.sort(key=_BY_TS)
@@ -178,6 +176,21 @@ def _classify_frame(logs: pd.DataFrame) -> list[LogEvent]:
 
 
 _BY_TS = attrgetter("ts")
+
+
+def _joined(entries: list) -> bool:
+    """Does an entry hold a newline before its end (a shipper joined a multi-line record)?"""
+    try:
+        if "\n" not in "\x00".join(entries):  # one C scan; most streams have no newline at all
+            return False
+    except TypeError:  # a missing line (NaN) among them
+        pass
+    return any(isinstance(t, str) and "\n" in t.rstrip("\r\n") for t in entries)
+
+
+def _fill_ts(event: LogEvent, row_ts: object) -> None:
+    """A record whose own line has no time takes its row's (a fresh event, not shared yet)."""
+    _set(event, "ts", None if pd.isna(row_ts) else row_ts.to_pydatetime(warn=False))
 
 
 def _streams(logs: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
