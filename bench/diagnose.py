@@ -13,12 +13,13 @@ level. Log lines are the seed's lines in their own order in every tile (a log ca
 stretched like the metrics, thinned at random to 200,000 lines per 24 h, with their own timestamp
 (`[yyyy-MM-dd HH:mm:ss,SSS]` log4j or `[yyyy-MM-ddTHH:mm:ss.SSS+0000]` GC) rewritten to the new time.
 
-Each window runs in a fresh child process so its peak RSS is its own. Printed: wall time per
+Each window runs in a fresh child process so its peak RSS is its own, `--repeat` times (the machine
+is shared: the fastest run is printed, with the highest peak RSS of the runs). Printed: wall time per
 stage (read_bundle: the Parquet read and frame build), total, peak RSS, and the ratio of the
 total to the time it takes only to read the bundle's Parquet files (the I/O floor, measured in
 the same child after the run so its freed pages do not count in the peak). The last line is JSON.
 
-    python bench/diagnose.py [--seed samples/broker_down] [--windows 1h,6h,24h,7d]
+    python bench/diagnose.py [--seed samples/broker_down] [--windows 1h,6h,24h,7d] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -229,12 +230,26 @@ def run_child(bundle: Path) -> dict:
     }
 
 
+def _run(bundle: Path, name: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{name}: child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--seed", type=Path, help="recorded bundle to tile (default: first sample with a fault)"
     )
     parser.add_argument("--windows", default="1h,6h,24h,7d")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per window; the fastest is printed")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -248,16 +263,10 @@ def main() -> None:
             t0 = time.perf_counter()
             bundle = make_long_bundle(seed, hours, Path(tmp) / name)
             built = time.perf_counter() - t0
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(bundle)],
-                capture_output=True,
-                text=True,
-                timeout=1800,
-                check=False,
-            )
-            if out.returncode != 0:
-                raise SystemExit(f"{name}: child failed:\n{out.stderr[-3000:]}")
-            result = json.loads(out.stdout.strip().splitlines()[-1])
+            runs = [_run(bundle, name) for _ in range(args.repeat)]
+            # The machine is shared: the fastest run is the figure, with the highest peak of all runs.
+            result = min(runs, key=lambda r: r["total_s"])
+            result["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
             results[name] = result
             stages = " ".join(f"{k}={v:.3f}" for k, v in result["stages"].items())
             ratio = result["total_s"] / max(result["read_floor_s"], 1e-9)
