@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
+from scipy.special import pdtrc
 
 from app.model import Finding, LogEvent, utc
 
@@ -212,9 +212,8 @@ def log_bursts(
         # Trimmed mean: a storm filling a third of the window must not become its own baseline.
         trimmed = np.sort(counts)[: max(1, int(len(counts) * 0.75))]
         baseline = max(float(np.median(counts)), float(trimmed.mean()), 1e-3)
-        tail = np.where(
-            rare, np.minimum(poisson.sf(counts - 1, baseline), p / 10), poisson.sf(counts - 1, baseline)
-        )
+        sf = _poisson_sf(counts - 1, baseline)
+        tail = np.where(rare, np.minimum(sf, p / 10), sf)
         hot = (counts > 0) & (tail < p)
         if not hot.any():
             continue
@@ -233,6 +232,12 @@ def log_bursts(
             )  # fmt: skip
         )
     return out
+
+
+def _poisson_sf(k: np.ndarray, mu: float) -> np.ndarray:
+    """P(X > k) for X ~ Poisson(mu): what scipy.stats.poisson.sf returns (1 below 0, else pdtrc),
+    without importing scipy.stats (~45 MB) or its per-call argument checks."""
+    return np.where(k < 0, 1.0, pdtrc(np.maximum(k, 0).astype(float), mu))
 
 
 def _episodes(
