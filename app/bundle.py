@@ -7,14 +7,15 @@
 
 Readers reject an unknown format version instead of guessing.
 
-Frames read from a bundle hold their repeated text columns (metrics: signal, broker, labels,
-query; logs: broker, labels) as pandas categoricals with sorted categories: a day of metrics
-repeats a few dozen label sets and queries over half a million rows, and reading them as strings
-cost ~390 MB of RSS (Parquet decoding of every value) against ~80 MB as categories. Comparing,
-filtering, `isin`, grouping (observed categories, in sorted = string order) and `astype(str)`
-behave as on strings. Code that writes new text into such a column, or concatenates frames whose
-categories differ, re-encodes with `as_categories` afterwards. Frames from live sources and the
-empty frames below keep the "string" dtype: consumers handle both.
+Frames read from a bundle hold their long repeated text columns (metrics: signal, labels, query;
+logs: labels) as pandas categoricals with sorted categories: a day of metrics repeats a few dozen
+label sets and queries over half a million rows, and reading them as strings cost ~390 MB of RSS
+(Parquet decoding of every value) against ~80 MB as categories. Comparing, filtering, `isin`,
+grouping (observed categories, in sorted = string order) and `astype(str)` behave as on strings.
+Code that writes new text into such a column, or concatenates frames whose categories differ,
+re-encodes with `as_categories` afterwards. `broker` stays a string column (it is filled and
+compared most, and a fill value outside the categories would raise). Frames from live sources
+and the empty frames below keep the "string" dtype: consumers handle both.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from app.model import Window, iso, utc
 FORMAT_VERSION = 1
 METRIC_COLUMNS = ["ts", "signal", "broker", "labels", "value", "query"]
 LOG_COLUMNS = ["ts", "broker", "labels", "line"]
-CATEGORY_COLUMNS = {"signal", "broker", "labels", "query"}  # read as categoricals (see above)
+CATEGORY_COLUMNS = {"signal", "labels", "query"}  # read as categoricals (see above)
 
 
 class BundleError(ValueError):

@@ -415,8 +415,10 @@ def log_silences(
 
 
 def _text(column: pd.Series) -> pd.Series:
-    """`column.astype(str)` as a group key; a categorical of strings (bundle frames) as it is, since
-    astype(str) would build one Python string per row (550k on a day of metrics)."""
+    """`column.astype(str)` as a group key; a string column or a categorical of strings (bundle
+    frames) as it is, since astype(str) would copy it or build one Python string per row."""
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        return column  # already text; astype(str) would copy it
     if (
         isinstance(column.dtype, pd.CategoricalDtype)
         and not column.hasnans

@@ -23,15 +23,16 @@ def bundle(tmp_path):
 
 def test_text_columns_are_categoricals_with_sorted_categories(bundle):
     data = read_bundle(bundle)
-    for frame, columns in (
-        (data.metrics, ["signal", "broker", "labels", "query"]),
-        (data.logs, ["broker", "labels"]),
-    ):
+    for frame, columns in ((data.metrics, ["signal", "labels", "query"]), (data.logs, ["labels"])):
         for column in columns:
             dtype = frame[column].dtype
             assert isinstance(dtype, pd.CategoricalDtype), (column, dtype)
             assert list(dtype.categories) == sorted(dtype.categories)
     assert not isinstance(data.logs["line"].dtype, pd.CategoricalDtype)  # lines rarely repeat
+    for frame in (data.metrics, data.logs):  # brokers stay text: filling a missing one must work
+        assert pd.api.types.is_string_dtype(frame["broker"].dtype)
+        assert not isinstance(frame["broker"].dtype, pd.CategoricalDtype)
+        assert frame["broker"].fillna("unknown").notna().all()
     # Compared, filtered and grouped as strings.
     one = data.metrics[data.metrics["broker"] == "1"]
     assert len(one) and set(one["broker"].astype(str)) == {"1"}
