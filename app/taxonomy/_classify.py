@@ -3,6 +3,12 @@
 Steps: clean the text, split the layout (`_envelope`), split the message's context ident, find the
 first rule (in taxonomy order) whose literal occurs and whose pattern matches, then fill entities
 from the ident and the rule's captures.
+
+Real logs repeat: results are cached per taxonomy for whole undated lines (frames, config entries),
+for the text after a `[time]` prefix of the two common layouts (kept only when it classifies the
+same under a second prefix), and for messages. A cache hit gives exactly the cold result
+(tests/unit/taxonomy/test_line_cache.py); lines are turned into `Result` tuples first and into
+LogEvents only per record.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ MAX_EVENT_LINE = 65_536  # characters of the original line kept on the event
 
 _FIELDS = tuple(LogEvent.__dataclass_fields__)
 ENTITY_FIELDS = ("broker", "peer", "topic", "partition", "group", "isr_from", "isr_to", "member", "log_dir")
-set_field = object.__setattr__  # only on a fresh event that nobody else holds yet
 
 
 class _Fresh:
