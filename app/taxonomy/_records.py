@@ -118,7 +118,10 @@ def classify_records(
     `starts`: line indices that begin a record whatever they look like (entries a shipper
     already joined into whole records). `source_broker` and `filename` fill those fields.
     """
-    buf: list[Result] = []
+    # The open record: its first line's result, and the rest's (None while it is one line: most
+    # records are, and a list per record was a tenth of this loop).
+    head: Result | None = None
+    rest: list[Result] | None = None
     start = 0
     i = -1
     level: str | None = None
@@ -137,17 +140,26 @@ def classify_records(
                     r = (kind, parent, *r[2:])
             elif level is not None and kind == plain and _is_exception_line(r[6]):
                 r = (kind, r[1], level, *r[3:])
-            if buf and (header or len(buf) >= MAX_RECORD_LINES or (starts is not None and i in starts)):
-                if len(buf) == 1:
-                    yield start, 1, event_of(buf[0], source_broker, filename)
+            if head is not None and (
+                header
+                or (rest is not None and len(rest) + 1 >= MAX_RECORD_LINES)
+                or (starts is not None and i in starts)
+            ):
+                if rest is None:
+                    yield start, 1, event_of(head, source_broker, filename)
                 else:
-                    yield start, len(buf), _merge(tax, buf, source_broker, filename)
-                buf = []
-            if not buf:
+                    yield start, len(rest) + 1, _merge(tax, [head, *rest], source_broker, filename)
+                head = rest = None
+            if head is None:
                 start = i
-            buf.append(r)
-    if buf:
-        yield start, len(buf), _merge(tax, buf, source_broker, filename)
+                head = r
+            elif rest is None:
+                rest = [r]
+            else:
+                rest.append(r)
+    if head is not None:
+        records = [head] if rest is None else [head, *rest]
+        yield start, len(records), _merge(tax, records, source_broker, filename)
 
 
 def classify_entries(

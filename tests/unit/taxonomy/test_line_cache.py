@@ -156,3 +156,12 @@ def test_whole_entries_give_the_events_of_their_lines() -> None:
         got = [(i, dataclasses.astuple(e)) for i, e in taxonomy.classify_entries(entries, source_broker="1")]
         assert got == expected
     assert _classify.ENTRIES
+
+
+def test_a_runaway_record_is_cut_every_max_record_lines() -> None:
+    frames = ["\tat a.b(C.java:1)"] * 2500
+    lines = [f"{KAFKA} ERROR boom (x.Y)", *frames, f"{KAFKA} INFO next (x.Y)"]
+    cuts = [(start, n) for start, n, _ in taxonomy.classify_records(lines)]
+    assert cuts == [(0, 1000), (1000, 1000), (2000, 501), (2501, 1)]
+    entries = ["\n".join(lines[:-1]), lines[-1]]
+    assert [i for i, _ in taxonomy.classify_entries(entries)] == [0, 0, 0, 1]
