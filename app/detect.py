@@ -50,6 +50,18 @@ def series_groups(metrics: pd.DataFrame) -> Iterable[tuple[tuple[str, str | None
         yield (str(signal), None if broker is None or pd.isna(broker) else str(broker), str(labels)), series
 
 
+def _healthier(level: tuple[str, float] | None, before: float, after: float) -> bool:
+    """True when the change moves away from `bad` and started on the healthy side of `warn`."""
+    if level is None or not (np.isfinite(before) and np.isfinite(after)):
+        return False
+    bad, warn = level
+    if bad == "up":
+        return after < before <= warn
+    if bad == "down":
+        return after > before >= warn
+    return False
+
+
 def _missing(dtype: object) -> object:
     """How a sorted groupby with dropna=False names the group of missing values."""
     if isinstance(dtype, pd.CategoricalDtype):
@@ -57,20 +69,34 @@ def _missing(dtype: object) -> object:
     return getattr(dtype, "na_value", np.nan)
 
 
+# A change that only makes a healthy signal healthier keeps this share of its score: it stays in
+# the timeline but below the reporting threshold unless the detector was near certain.
+IMPROVEMENT_WEIGHT = 0.5
+
+
 def detect_metrics(
-    metrics: pd.DataFrame, kinds: dict[str, str] | None = None, *, with_anomalies: bool = False
+    metrics: pd.DataFrame,
+    kinds: dict[str, str] | None = None,
+    *,
+    with_anomalies: bool = False,
+    healthy: dict[str, tuple[str, float]] | None = None,
 ) -> list[Finding]:
     """Change points (and, when asked, anomalies) for every series; `kinds`: signal id -> kind.
 
     Signals without a kind are taken as gauges. A kind the detectors do not know is a bug in
     the signal library, so it raises (DetectorInputError) rather than being guessed.
+    `healthy`: signal id -> (bad direction, warn level) (Library.healthy_levels()); a change
+    away from the bad direction that starts on the healthy side of the warn level (a p99 flush
+    time falling from 13 to 5 ms) is scored down by IMPROVEMENT_WEIGHT.
     """
     kinds = kinds or {}
+    healthy = healthy or {}
     findings: list[Finding] = []
     for (signal, broker, labels), series in series_groups(metrics):
         kind = kinds.get(signal, "gauge")
         detail = _label_detail(labels)
         for cp in detectors.change_points(series, kind=kind):
+            weight = IMPROVEMENT_WEIGHT if _healthier(healthy.get(signal), cp.before, cp.after) else 1.0
             findings.append(
                 Finding(
                     signal=signal,
@@ -80,7 +106,7 @@ def detect_metrics(
                     before=float(cp.before),
                     after=float(cp.after),
                     direction=cp.direction if cp.direction in ("up", "down") else "none",
-                    score=float(cp.score),
+                    score=float(cp.score) * weight,
                     detail=_with_measure(detail, cp.measure),
                 )
             )

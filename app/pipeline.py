@@ -90,7 +90,12 @@ def _diagnose(source: Source, window: Window | None, broker: str | None) -> Diag
     logs = _timed(timings, "load_logs", lambda: _safe_logs(source, window))
     if lookup_error is not None:
         brokers = sorted({str(b) for b in logs.frame["broker"].dropna()}, key=lambda b: (len(b), b))
-    findings = _timed(timings, "detect", lambda: detect_metrics(metrics.frame, kinds=load_library().kinds()))
+    library = load_library()
+    findings = _timed(
+        timings,
+        "detect",
+        lambda: detect_metrics(metrics.frame, kinds=library.kinds(), healthy=library.healthy_levels()),
+    )
     events = _timed(timings, "classify", lambda: classify_frame(logs.frame))
     queries = _queries(metrics.frame)
     incident = _timed(

@@ -160,6 +160,14 @@ class Library(_Strict):
         """signal id -> detector kind (what app.detect.detect_metrics takes)."""
         return {s.id: s.kind for s in self.signals}
 
+    def healthy_levels(self) -> dict[str, tuple[str, float]]:
+        """signal id -> (bad direction, warn level) for signals with both (detect_metrics' `healthy`)."""
+        return {
+            s.id: (s.bad.direction, float(s.bad.warn))
+            for s in self.signals
+            if s.bad.direction in ("up", "down") and s.bad.warn is not None
+        }
+
     def detect_profile(self, metric_names: Iterable[str]) -> tuple[str | None, dict[str, float]]:
         """Best profile for the metric names a server has, with each profile's coverage (0..1)."""
         have = set(metric_names)

@@ -91,6 +91,7 @@ def describe(finding) -> str:
 
 def main() -> None:
     kinds = load_library().kinds()
+    healthy = load_library().healthy_levels()  # as the pipeline: healthy signals getting healthier score down
     rows = []
     print(
         f"{'bundle':24} {'cause':20} {'step':>4} {'primary signal (broker)':38} {'err s':>7} {'steps':>6} "
@@ -101,7 +102,7 @@ def main() -> None:
         truth = bundle.ground_truth
         step = float(bundle.manifest.step_seconds)
         start = time.perf_counter()
-        findings = detect_metrics(bundle.metrics, kinds=kinds)
+        findings = detect_metrics(bundle.metrics, kinds=kinds, healthy=healthy)
         elapsed_ms = (time.perf_counter() - start) * 1000
         reported = sorted((f for f in findings if f.score >= detectors.REPORT_THRESHOLD), key=lambda f: f.at)
         if truth is None or truth.injected_at is None:

@@ -10,7 +10,7 @@ import pytest
 
 from app.detect import detect_bursts, detect_metrics, event_counts
 from app.model import LogEvent
-from detectors import DetectorInputError
+from detectors import REPORT_THRESHOLD, DetectorInputError
 
 from . import synthetic
 
@@ -77,3 +77,31 @@ def test_log_bursts_from_classified_events_over_the_window():
 def test_empty_inputs():
     assert detect_bursts(event_counts([], "15s")) == []
     assert detect_metrics(pd.DataFrame(columns=["ts", "signal", "broker", "labels", "value", "query"])) == []
+
+
+def _series(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, index=pd.date_range("2026-01-01", periods=len(values), freq="5s", tz="UTC"))
+
+
+def test_a_healthy_signal_getting_healthier_scores_below_the_threshold():
+    """p99 flush time 13 -> 5 ms (warn 100): real, but no incident; 5 -> 13 ms is kept."""
+    rng = np.random.default_rng(7)
+    falling = np.r_[np.full(60, 13.0), np.full(40, 5.0)] * rng.lognormal(0, 0.03, 100)
+    rising = falling[::-1]
+    healthy = {"flush_p99": ("up", 100.0)}
+    kinds = {"flush_p99": "latency"}
+    down = detect_metrics(long_frame("flush_p99", "1", _series(falling)), kinds=kinds, healthy=healthy)
+    up = detect_metrics(long_frame("flush_p99", "1", _series(rising)), kinds=kinds, healthy=healthy)
+    plain = detect_metrics(long_frame("flush_p99", "1", _series(falling)), kinds=kinds)
+    assert [f.direction for f in down] == ["down"] and [f.direction for f in up] == ["up"]
+    assert down[0].score == pytest.approx(0.5 * plain[0].score)
+    assert up[0].score >= REPORT_THRESHOLD > down[0].score
+
+
+def test_a_recovery_from_the_bad_side_keeps_its_score():
+    """URP 4 -> 0 (warn 0) started on the bad side: a recovery the correlation needs."""
+    urp = np.r_[np.full(50, 4.0), np.zeros(50)]
+    healthy = {"urp": ("up", 0.0)}
+    with_levels = detect_metrics(long_frame("urp", "1", _series(urp)), kinds={"urp": "level"}, healthy=healthy)
+    without = detect_metrics(long_frame("urp", "1", _series(urp)), kinds={"urp": "level"})
+    assert [f.score for f in with_levels] == [f.score for f in without] and with_levels
