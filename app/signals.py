@@ -28,6 +28,9 @@ _METRIC_NAME = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same data
+
+
 class LibraryError(ValueError):
     """The YAML library is malformed; the message names the file and the field."""
 
@@ -201,7 +204,7 @@ def _load(directory: str) -> Library:
     signals: list[dict] = []
     for file in files:
         try:
-            data = yaml.safe_load(file.read_text()) or {}
+            data = yaml.load(file.read_text(), Loader=_LOADER) or {}  # noqa: S506 - a safe loader
         except yaml.YAMLError as exc:
             raise LibraryError(f"{file}: not valid YAML ({exc})") from None
         if not isinstance(data, dict):

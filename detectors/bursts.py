@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from detectors.prepare import validate
 from detectors.records import Burst, DetectorInputError
@@ -93,6 +92,8 @@ def _baseline(values: np.ndarray) -> tuple[float, float]:
 
 def _tail(values: np.ndarray, rate: float, dispersion: float) -> np.ndarray:
     """P(X >= count) under Poisson(rate) or NB(mean=rate, dispersion)."""
+    from scipy import stats  # imported here: scipy.stats is a large import most diagnoses never need
+
     if dispersion <= 1e-9:
         return stats.poisson.sf(values - 1, rate)
     size = 1.0 / dispersion

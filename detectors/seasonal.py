@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from statsmodels.tsa.seasonal import MSTL, STL
 
 DAY = 86_400.0
 WEEK = 7 * DAY
@@ -76,6 +75,9 @@ def _fit(coarse: np.ndarray, lengths: list[int]) -> tuple[np.ndarray, np.ndarray
     cycles = max(2, len(coarse) // max(lengths))
     quarter = max(1, lengths[0] // 4)
     jumps = {"seasonal_jump": cycles, "trend_jump": quarter, "low_pass_jump": quarter}
+    # imported here: statsmodels costs ~50 MB and ~0.3 s per process, and most windows are too short
+    from statsmodels.tsa.seasonal import MSTL, STL
+
     if len(lengths) == 1:
         fit = STL(coarse, period=lengths[0], seasonal=PERIODIC, robust=True, **jumps).fit(outer_iter=5)
         return np.asarray(fit.seasonal), np.asarray(fit.resid)
