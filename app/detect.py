@@ -51,15 +51,18 @@ def series_groups(metrics: pd.DataFrame) -> Iterable[tuple[tuple[str, str | None
 
 
 def _healthier(level: tuple[str, float] | None, before: float, after: float) -> bool:
-    """True when the change moves away from `bad` and started on the healthy side of `warn`."""
+    """True when a change leaves a healthy signal healthy: it starts on the healthy side of
+    `warn` and moves away from `bad`, or towards it by less than MINOR_SHARE of the way."""
     if level is None or not (np.isfinite(before) and np.isfinite(after)):
         return False
     bad, warn = level
-    if bad == "up":
-        return after < before <= warn
-    if bad == "down":
-        return after > before >= warn
-    return False
+    if bad == "down":  # mirror it, so that bad is up
+        before, after, warn = -before, -after, -warn
+    elif bad != "up":
+        return False
+    if before >= warn:
+        return False
+    return after < before or (after - before) < MINOR_SHARE * (warn - before)
 
 
 def _missing(dtype: object) -> object:
@@ -72,6 +75,9 @@ def _missing(dtype: object) -> object:
 # A change that only makes a healthy signal healthier keeps this share of its score: it stays in
 # the timeline but below the reporting threshold unless the detector was near certain.
 IMPROVEMENT_WEIGHT = 0.5
+# A move towards bad that covers less than this share of the distance to the warn level (a p99
+# flush time from 5 to 8 ms against a 100 ms warn level) is real but minor in the same way.
+MINOR_SHARE = 0.1
 
 
 def detect_metrics(

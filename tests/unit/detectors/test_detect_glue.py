@@ -84,10 +84,11 @@ def _series(values: np.ndarray) -> pd.Series:
 
 
 def test_a_healthy_signal_getting_healthier_scores_below_the_threshold():
-    """p99 flush time 13 -> 5 ms (warn 100): real, but no incident; 5 -> 13 ms is kept."""
+    """p99 flush time 13 -> 5 ms (warn 100): real, but no incident; 5 -> 40 ms is kept."""
     rng = np.random.default_rng(7)
-    falling = np.r_[np.full(60, 13.0), np.full(40, 5.0)] * rng.lognormal(0, 0.03, 100)
-    rising = falling[::-1]
+    noise = rng.lognormal(0, 0.03, 100)
+    falling = np.r_[np.full(60, 13.0), np.full(40, 5.0)] * noise
+    rising = np.r_[np.full(60, 5.0), np.full(40, 40.0)] * noise
     healthy = {"flush_p99": ("up", 100.0)}
     kinds = {"flush_p99": "latency"}
     down = detect_metrics(long_frame("flush_p99", "1", _series(falling)), kinds=kinds, healthy=healthy)
@@ -102,6 +103,35 @@ def test_a_recovery_from_the_bad_side_keeps_its_score():
     """URP 4 -> 0 (warn 0) started on the bad side: a recovery the correlation needs."""
     urp = np.r_[np.full(50, 4.0), np.zeros(50)]
     healthy = {"urp": ("up", 0.0)}
-    with_levels = detect_metrics(long_frame("urp", "1", _series(urp)), kinds={"urp": "level"}, healthy=healthy)
+    with_levels = detect_metrics(
+        long_frame("urp", "1", _series(urp)), kinds={"urp": "level"}, healthy=healthy
+    )
     without = detect_metrics(long_frame("urp", "1", _series(urp)), kinds={"urp": "level"})
     assert [f.score for f in with_levels] == [f.score for f in without] and with_levels
+
+
+def test_a_minor_move_towards_the_warn_level_scores_down_a_large_one_does_not():
+    """Flush p99 5 -> 8 ms against warn 100 is 3% of the way: minor. 5 -> 60 ms is 58%: kept."""
+    kinds, healthy = {"flush_p99": "latency"}, {"flush_p99": ("up", 100.0)}
+    rng = np.random.default_rng(3)
+    noise = rng.lognormal(0, 0.03, 100)
+    minor = _series(np.r_[np.full(60, 5.0), np.full(40, 8.0)] * noise)
+    large = _series(np.r_[np.full(60, 5.0), np.full(40, 60.0)] * noise)
+    plain = detect_metrics(long_frame("flush_p99", "1", minor), kinds=kinds)
+    scored = detect_metrics(long_frame("flush_p99", "1", minor), kinds=kinds, healthy=healthy)
+    assert scored[0].score == pytest.approx(0.5 * plain[0].score)
+    kept = detect_metrics(long_frame("flush_p99", "1", large), kinds=kinds, healthy=healthy)
+    assert kept[0].score == detect_metrics(long_frame("flush_p99", "1", large), kinds=kinds)[0].score
+
+
+def test_a_signal_whose_bad_direction_is_down_is_mirrored():
+    """Request-handler idle (bad down, warn 0.3): 0.9 -> 0.95 is healthier, 0.9 -> 0.4 is not minor."""
+    kinds, healthy = {"idle": "gauge"}, {"idle": ("down", 0.3)}
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0, 0.005, 100)
+    better = _series(np.r_[np.full(60, 0.9), np.full(40, 0.95)] + noise)
+    worse = _series(np.r_[np.full(60, 0.9), np.full(40, 0.4)] + noise)
+    for series, factor in ((better, 0.5), (worse, 1.0)):
+        plain = detect_metrics(long_frame("idle", "1", series), kinds=kinds)
+        scored = detect_metrics(long_frame("idle", "1", series), kinds=kinds, healthy=healthy)
+        assert plain and scored[0].score == pytest.approx(factor * plain[0].score)
