@@ -230,10 +230,7 @@ def main() -> None:
         return
     files = log_files(args.logs or DEFAULT_DIRS)
     lines, distinct = corpus(files, args.lines)
-    print(
-        f"corpus: {len(lines)} lines ({distinct} lines from {len(files)} files, "
-        "repeated in order)"
-    )
+    print(f"corpus: {len(lines)} lines ({distinct} lines from {len(files)} files, repeated in order)")
     taxonomy.classify_many(lines[:2000])  # warm caches and the compiled taxonomy
     rates = best_rates(
         {

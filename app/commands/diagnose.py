@@ -20,11 +20,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_window_arguments(parser)
     parser.add_argument("--broker", default="all", help="broker id to focus on, or 'all' (default)")
     parser.add_argument(
-        "--format", choices=["md", "markdown", "json", "note-json"], default="md",
+        "--format",
+        choices=["md", "markdown", "json", "note-json"],
+        default="md",
         help="md/markdown: the note; json: the Incident; note-json: the Incident and the note with its parts",
     )
     parser.add_argument(
-        "--note", choices=["auto", "template", "llm"], default="auto",
+        "--note",
+        choices=["auto", "template", "llm"],
+        default="auto",
         help="auto (default): an LLM draft when an LLM is configured, else the template; "
         "template: never call an LLM; llm: require the configured LLM "
         "(the template stays the fallback when its draft fails the checks)",
@@ -65,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
         if report.status == "no_data":  # e.g. a window older than the servers' retention
             print(f"warning: {report.source}: no data in this window: {report.message}", file=sys.stderr)
     if failed:
-        print("warning: the result above is partial (" + ", ".join(r.source for r in failed)
-              + " missing); exit code 3", file=sys.stderr)
+        print(
+            "warning: the result above is partial ("
+            + ", ".join(r.source for r in failed)
+            + " missing); exit code 3",
+            file=sys.stderr,
+        )
     return PARTIAL_EXIT if failed else 0
 
 
@@ -84,5 +92,3 @@ def _note_settings(args: argparse.Namespace) -> tuple[str, Config]:
             "--note llm needs an LLM: set ANTHROPIC_API_KEY, or LENS_LLM_BASE_URL and LENS_LLM_MODEL"
         )
     return mode, config
-
-

@@ -81,16 +81,12 @@ def get_json(
         else:
             response = session.get(url, params=params, timeout=timeout)
     except requests.Timeout:
-        raise SourceUnavailable(
-            source, _timed_out(url, timeout), query
-        ) from None
+        raise SourceUnavailable(source, _timed_out(url, timeout), query) from None
     except requests.exceptions.RetryError as exc:
         raise SourceUnavailable(source, f"{url} kept failing after retries ({_reason(exc)})", query) from None
     except requests.ConnectionError as exc:
         if "timed out" in str(exc) or "Timeout" in str(exc):
-            raise SourceUnavailable(
-                source, _timed_out(url, timeout), query
-            ) from None
+            raise SourceUnavailable(source, _timed_out(url, timeout), query) from None
         raise SourceUnavailable(
             source,
             f"cannot connect to {url} ({_reason(exc)}); is the server running and the URL right?",

@@ -19,7 +19,6 @@ from stack import faults, record
 pytestmark = pytest.mark.integration
 
 
-
 def _prom(url: str, query: str) -> float | None:
     """Instant query; the single value, or None when the query returns no series."""
     resp = requests.get(f"{url}/api/v1/query", params={"query": query}, timeout=10)
@@ -29,10 +28,17 @@ def _prom(url: str, query: str) -> float | None:
 
 
 def _loki_lines(url: str, query: str, since: datetime) -> list[str]:
-    resp = requests.get(f"{url}/loki/api/v1/query_range",
-                        params={"query": query, "start": int(since.timestamp() * 1e9),
-                                "end": int(time.time() * 1e9), "limit": 1000, "direction": "forward"},
-                        timeout=15)
+    resp = requests.get(
+        f"{url}/loki/api/v1/query_range",
+        params={
+            "query": query,
+            "start": int(since.timestamp() * 1e9),
+            "end": int(time.time() * 1e9),
+            "limit": 1000,
+            "direction": "forward",
+        },
+        timeout=15,
+    )
     resp.raise_for_status()
     return [line for stream in resp.json()["data"]["result"] for _, line in stream["values"]]
 
@@ -62,21 +68,33 @@ def test_broker_down_is_visible_in_prometheus_and_loki(real_stack):
     assert victim in ops.brokers()
     try:
         assert ops.node_pid(victim) is None, "the killed broker still has a live process"
-        _wait_for("up==0 for the killed broker",
-                  lambda: _prom(prom, f'up{{job="kafka",broker="{victim}"}}') == 0.0, 30)
+        _wait_for(
+            "up==0 for the killed broker",
+            lambda: _prom(prom, f'up{{job="kafka",broker="{victim}"}}') == 0.0,
+            30,
+        )
         urp = _wait_for(
             "under-replicated partitions on the surviving brokers",
-            lambda: _prom(prom, f'sum(kafka_server_replicamanager_underreplicatedpartitions'
-                                f'{{job="kafka",broker!="{victim}"}})') or 0.0,
-            60)
+            lambda: (
+                _prom(
+                    prom,
+                    f"sum(kafka_server_replicamanager_underreplicatedpartitions"
+                    f'{{job="kafka",broker!="{victim}"}})',
+                )
+                or 0.0
+            ),
+            60,
+        )
         assert urp > 0
         # a negative matcher alone selects nothing in Loki 1.x: anchor on job
         shrink_query = f'{{job="kafka",broker!="{victim}"}} |= "Shrinking ISR"'
         shrinks = _wait_for(
             "Shrinking ISR lines naming the killed broker in Loki",
-            lambda: [line for line in _loki_lines(loki, shrink_query, injected_at)
-                     if f"brokerId: {victim}" in line],
-            60)
+            lambda: [
+                line for line in _loki_lines(loki, shrink_query, injected_at) if f"brokerId: {victim}" in line
+            ],
+            60,
+        )
         assert all(f"broker={victim}]" not in line for line in shrinks), "the dead broker logged a shrink"
     finally:
         fault.recover(ctx)

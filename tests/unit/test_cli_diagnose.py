@@ -30,7 +30,10 @@ def test_diagnose_json_is_a_valid_incident(bundle, capsys):
 def test_diagnose_runs_as_a_module(bundle):
     out = subprocess.run(
         [sys.executable, "-m", "app", "diagnose", "--bundle", str(bundle), "--format", "json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["cluster"] == "synthetic"

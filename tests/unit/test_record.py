@@ -19,8 +19,14 @@ START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 def test_catalog_scenarios_use_known_causes_and_cover_the_required_six():
     catalog = record.load_catalog()
     assert catalog["quiet"].cause == "none"
-    required = {"broker_down", "broker_hung", "controller_failover", "consumer_stalled", "traffic_surge",
-                "gc_pressure"}
+    required = {
+        "broker_down",
+        "broker_hung",
+        "controller_failover",
+        "consumer_stalled",
+        "traffic_surge",
+        "gc_pressure",
+    }
     assert required <= set(catalog)
     for scenario in catalog.values():
         assert scenario.cause == "none" or scenario.cause in faults.CAUSES
@@ -45,9 +51,18 @@ def _serve(lines_ns: list[int], page: int):
             calls.append(start)
             entries = [(t, f"line {i}") for i, t in enumerate(lines_ns)]
             hits = [(t, text) for t, text in entries if start <= t < end][: min(limit, page)]
-            body = {"status": "success", "data": {"resultType": "streams", "result": [
-                {"stream": {"broker": "1", "filename": "server.log"},
-                 "values": [[str(t), text] for t, text in hits]}]}}
+            body = {
+                "status": "success",
+                "data": {
+                    "resultType": "streams",
+                    "result": [
+                        {
+                            "stream": {"broker": "1", "filename": "server.log"},
+                            "values": [[str(t), text] for t, text in hits],
+                        }
+                    ],
+                },
+            }
             raw = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -65,13 +80,17 @@ def _serve(lines_ns: list[int], page: int):
 def test_pull_logs_pages_past_the_cap_without_losing_or_repeating_lines(monkeypatch):
     base = int(START.timestamp() * 1e9)
     # 23 lines, three of them sharing one timestamp right at a page edge
-    lines = [base + i * 1_000_000 for i in range(10)] + [base + 10_000_000] * 3 + \
-            [base + (11 + i) * 1_000_000 for i in range(10)]
+    lines = (
+        [base + i * 1_000_000 for i in range(10)]
+        + [base + 10_000_000] * 3
+        + [base + (11 + i) * 1_000_000 for i in range(10)]
+    )
     server, calls = _serve(lines, page=5)
     monkeypatch.setattr(record, "LOKI_PAGE", 5)
     try:
-        frame = record.pull_logs(f"http://127.0.0.1:{server.server_port}",
-                                 Window(START, START + timedelta(seconds=10)))
+        frame = record.pull_logs(
+            f"http://127.0.0.1:{server.server_port}", Window(START, START + timedelta(seconds=10))
+        )
     finally:
         server.shutdown()
     assert len(frame) == len(lines)
