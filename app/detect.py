@@ -17,6 +17,13 @@ import pandas as pd
 import detectors
 from app.model import Finding, LogEvent, utc
 
+# A change that only makes a healthy signal healthier keeps this share of its score: it stays in
+# the timeline but below the reporting threshold unless the detector was near certain.
+IMPROVEMENT_WEIGHT = 0.5
+# A move towards bad that covers less than this share of the distance to the warn level (a p99
+# flush time from 5 to 8 ms against a 100 ms warn level) is real but minor in the same way.
+MINOR_SHARE = 0.1
+
 
 def series_groups(metrics: pd.DataFrame) -> Iterable[tuple[tuple[str, str | None, str], pd.Series]]:
     """Yield ((signal, broker, labels), series indexed by ts) from the long frame.
@@ -72,14 +79,6 @@ def _missing(dtype: object) -> object:
     return getattr(dtype, "na_value", np.nan)
 
 
-# A change that only makes a healthy signal healthier keeps this share of its score: it stays in
-# the timeline but below the reporting threshold unless the detector was near certain.
-IMPROVEMENT_WEIGHT = 0.5
-# A move towards bad that covers less than this share of the distance to the warn level (a p99
-# flush time from 5 to 8 ms against a 100 ms warn level) is real but minor in the same way.
-MINOR_SHARE = 0.1
-
-
 def detect_metrics(
     metrics: pd.DataFrame,
     kinds: dict[str, str] | None = None,
@@ -91,9 +90,10 @@ def detect_metrics(
 
     Signals without a kind are taken as gauges. A kind the detectors do not know is a bug in
     the signal library, so it raises (DetectorInputError) rather than being guessed.
-    `healthy`: signal id -> (bad direction, warn level) (Library.healthy_levels()); a change
-    away from the bad direction that starts on the healthy side of the warn level (a p99 flush
-    time falling from 13 to 5 ms) is scored down by IMPROVEMENT_WEIGHT.
+    `healthy`: signal id -> (bad direction, warn level) (Library.healthy_levels()). A change that
+    starts on the healthy side of the warn level and moves away from bad, or towards it by under
+    MINOR_SHARE of the way (a p99 flush time 13 -> 5 ms or 5 -> 8 ms, warn 100 ms), is scored
+    down by IMPROVEMENT_WEIGHT: real, but not an incident.
     """
     kinds = kinds or {}
     healthy = healthy or {}
